@@ -1,0 +1,74 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom up (see README "Code map"):
+//   CLibPQ            libpq's C API, found through pkg-config (Debian's libpq-dev)
+//   PostgresClient    our small Swift layer over libpq: connections, binding, decoding, LISTEN/NOTIFY
+//   TimebankDatabase  migrations and the local development cluster
+//   timebank          the operators' command line
+//   driver-bench      the driver micro-benchmark (run with -c release)
+let package = Package(
+    name: "timebank",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "timebank", targets: ["timebank"]),
+        .library(name: "PostgresClient", targets: ["PostgresClient"]),
+        .library(name: "TimebankDatabase", targets: ["TimebankDatabase"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev", "pkg-config"])]
+        ),
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TimebankDatabase",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "timebank",
+            dependencies: [
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "driver-bench",
+            dependencies: [
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PostgresClientTests",
+            dependencies: ["PostgresClient", "TimebankDatabase"]
+        ),
+        .testTarget(
+            name: "TimebankDatabaseTests",
+            dependencies: [
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,90 @@
+import CLibPQ
+
+/// Where and how to connect, the libpq way.
+///
+/// ``conninfo`` is anything libpq's `dbname` parameter accepts with
+/// `expand_dbname`: a `postgresql://` URI or a `key=value` string. An empty
+/// conninfo lets libpq read the standard `PG*` environment variables
+/// (`PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSERVICE`...)
+/// and `~/.pgpass` itself.
+public struct ConnectionSettings: Sendable, CustomStringConvertible {
+    public var conninfo: String
+    /// Reported to the server as `application_name` (seen in `pg_stat_activity`).
+    public var applicationName: String
+    /// Seconds libpq waits for a connection before giving up.
+    public var connectTimeoutSeconds: Int
+    /// A database name that overrides the one in ``conninfo`` (libpq applies
+    /// a later `dbname` keyword over the expanded conninfo).
+    public var database: String?
+
+    public init(conninfo: String, applicationName: String = "timebank", connectTimeoutSeconds: Int = 10) {
+        self.conninfo = conninfo
+        self.applicationName = applicationName
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+    }
+
+    /// The variables libpq reads when no conninfo says otherwise.
+    static let libpqVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"]
+
+    /// Settings from `DATABASE_URL`, else from the `PG*` variables, else nil
+    /// (the caller then decides, e.g. the CLI starts the local cluster).
+    public static func fromEnvironment(
+        _ environment: [String: String], applicationName: String = "timebank"
+    ) -> ConnectionSettings? {
+        if let url = environment["DATABASE_URL"], !url.isEmpty {
+            return ConnectionSettings(conninfo: url, applicationName: applicationName)
+        }
+        if libpqVariables.contains(where: { environment[$0].map { !$0.isEmpty } ?? false }) {
+            return ConnectionSettings(conninfo: "", applicationName: applicationName)
+        }
+        return nil
+    }
+
+    /// The same settings pointed at another database on the same server.
+    public func withDatabase(_ name: String) -> ConnectionSettings {
+        var copy = self
+        copy.database = name
+        return copy
+    }
+
+    /// The password given in the conninfo, if any, so that it can be
+    /// removed from messages.
+    var password: String? {
+        parsedOptions()["password"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The conninfo as key=value pairs, password shown as `****`.
+    public var redacted: String {
+        let options = parsedOptions()
+        if options.isEmpty { return conninfo.isEmpty ? "(from PG* environment)" : "(unparseable conninfo)" }
+        var shown = options
+        if let database { shown["dbname"] = database }
+        return shown.keys.sorted().map { key in
+            let value = key == "password" ? "****" : shown[key]!
+            return "\(key)=\(value)"
+        }.joined(separator: " ")
+    }
+
+    public var description: String { redacted }
+
+    /// libpq's own parse of the conninfo, so that URIs and key=value strings
+    /// are read exactly as libpq reads them.
+    func parsedOptions() -> [String: String] {
+        guard !conninfo.isEmpty else { return [:] }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &error) else {
+            if let error { PQfreemem(error) }
+            return [:]
+        }
+        defer { PQconninfoFree(options) }
+        var result: [String: String] = [:]
+        var cursor = options
+        while let keyword = cursor.pointee.keyword {
+            if let value = cursor.pointee.val {
+                result[String(cString: keyword)] = String(cString: value)
+            }
+            cursor += 1
+        }
+        return result
+    }
+}
