@@ -122,6 +122,10 @@ public actor PostgresConnection {
             PQfinish(conn)
             throw connectError(libpqMessage: raw, settings: settings)
         }
+        // Server NOTICEs ("relation already exists, skipping") would go to
+        // stderr by default; they are not errors, and callers who want them
+        // can query for what they need.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         return conn
     }
 

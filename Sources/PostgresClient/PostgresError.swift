@@ -64,6 +64,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let invalidSQLStatementName = Code("26000")
         public static let featureNotSupported = Code("0A000")
         public static let lockNotAvailable = Code("55P03")
+        public static let duplicateDatabase = Code("42P04")
+        public static let objectInUse = Code("55006")
     }
 
     public var kind: Kind

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct Timebank: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timebank",
+        abstract: "The time bank's operators' command line.",
+        discussion: """
+            Connection: --database-url, else DATABASE_URL, else the standard PG* variables; \
+            with none of them, the checkout's local cluster (started if needed, see `timebank db`).
+            """,
+        subcommands: [Migrate.self, DB.self]
+    )
+}
