@@ -57,15 +57,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Helpers the test targets share: a freshly migrated database per test.
+        .target(
+            name: "TestSupport",
+            dependencies: ["PostgresClient", "TimebankDatabase"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "PostgresClientTests",
-            dependencies: ["PostgresClient", "TimebankDatabase"]
+            dependencies: ["PostgresClient", "TimebankDatabase", "TestSupport"]
         ),
         .testTarget(
             name: "TimebankDatabaseTests",
             dependencies: [
                 "PostgresClient",
                 "TimebankDatabase",
+                "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

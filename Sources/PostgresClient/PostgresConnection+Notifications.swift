@@ -7,6 +7,12 @@ public struct PostgresNotification: Sendable, Equatable {
     public var payload: String
     /// The notifying session's server process.
     public var senderPID: Int32
+
+    public init(channel: String, payload: String, senderPID: Int32) {
+        self.channel = channel
+        self.payload = payload
+        self.senderPID = senderPID
+    }
 }
 
 /// What a wait for notifications ends with.

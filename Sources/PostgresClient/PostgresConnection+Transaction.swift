@@ -18,7 +18,7 @@ extension PostgresConnection {
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted,
         readOnly: Bool = false,
-        _ body: (isolated PostgresConnection) throws -> T
+        _ body: @Sendable (isolated PostgresConnection) throws -> T
     ) throws -> T {
         try executeScript("BEGIN ISOLATION LEVEL \(isolation.rawValue)\(readOnly ? " READ ONLY" : "")")
         let value: T

@@ -101,7 +101,8 @@ extension Array: PostgresEncodable where Element: PostgresEncodable {
 
     public func postgresBinding() throws -> PostgresBinding {
         // [UInt8] is bytea, not an array of numbers.
-        if let bytes = self as? [UInt8] { return .binary(bytes) }
+        // (Checked by type, not with `as?`: an empty [Int] casts to [UInt8].)
+        if Element.self == UInt8.self { return .binary(self as! [UInt8]) }
         guard PostgresType.arrayOf[Element.postgresType.oid] != nil else {
             throw PostgresError(.encoding, message: "arrays of \(Element.self) are not supported (no PostgreSQL array type for \(Element.postgresType))")
         }

@@ -1,0 +1,32 @@
+import Foundation
+import PostgresClient
+import TestSupport
+import Testing
+
+/// Blocking libpq calls run on each connection's own thread, never on
+/// Swift concurrency's shared pool (two threads on this 2-core machine).
+@Suite struct ConnectionThreadTests {
+    @Test func blockingQueriesDoNotStallTheSharedPool() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            var connections: [PostgresConnection] = []
+            for _ in 0..<6 { connections.append(try await database.connect()) }
+            let sleepers = connections.map { connection in
+                Task { try await connection.query("SELECT pg_sleep(1.5)") }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            // Six calls now block in libpq, three times more than the pool
+            // has threads. Work on the pool must still get through at once;
+            // were the sleepers on the pool, this would wait ~1.5 s.
+            let started = ContinuousClock.now
+            var ticks = 0
+            for _ in 0..<10 {
+                try await Task.sleep(for: .milliseconds(5))
+                ticks += 1
+            }
+            let elapsed = started.duration(to: .now)
+            #expect(ticks == 10)
+            #expect(elapsed < .milliseconds(1000), "the shared pool was stalled for \(elapsed)")
+            for sleeper in sleepers { _ = try await sleeper.value }
+        }
+    }
+}
