@@ -162,9 +162,26 @@ public actor PostgresConnection {
     /// last call found the connection broken.
     func ensureSession() throws -> OpaquePointer {
         guard !isClosed else { throw PostgresError(.usage, message: "the connection was closed") }
-        if let conn, PQstatus(conn) == CONNECTION_OK { return conn }
+        if let conn, PQstatus(conn) == CONNECTION_OK, !Self.closedWhileIdle(conn) { return conn }
         try reconnect()
         return conn!
+    }
+
+    /// An idle session has nothing to read but NOTIFYs; if its socket is
+    /// readable, read it: a server that restarted or ended the session has
+    /// closed it, and a statement sent now would be lost. One `poll` with
+    /// no timeout, so a dead idle connection is replaced before use instead
+    /// of failing the caller's statement.
+    private static func closedWhileIdle(_ conn: OpaquePointer) -> Bool {
+        guard PQtransactionStatus(conn) == PQTRANS_IDLE else { return false }
+        var descriptor = pollfd(fd: PQsocket(conn), events: Int16(POLLIN), revents: 0)
+        // libpq notices the end of the stream only on a read that returns
+        // nothing, after reading whatever came before it (a FATAL message).
+        for _ in 0..<4 {
+            guard poll(&descriptor, 1, 0) > 0 else { return false }
+            if PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK { return true }
+        }
+        return false
     }
 
     /// Replaces a broken session with a new one: same settings, the same

@@ -111,6 +111,18 @@ public struct LocalCluster: Sendable {
             synchronous_commit = on
 
             """
+        // Loopback only. Members of the role `password_login` must give a
+        // password, so that password authentication can be exercised
+        // locally; everyone else is trusted, as in any development cluster.
+        let access = """
+            # TYPE  DATABASE     USER             ADDRESS        METHOD
+            host    all          +password_login  127.0.0.1/32   scram-sha-256
+            host    all          all              127.0.0.1/32   trust
+            host    replication  all              127.0.0.1/32   trust
+            local   all          all                             trust
+
+            """
+        try tools.writeOwnedFile(dataDirectory.appendingPathComponent("pg_hba.conf"), access)
         let handle = try FileHandle(forWritingTo: dataDirectory.appendingPathComponent("postgresql.conf"))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(settings.utf8))

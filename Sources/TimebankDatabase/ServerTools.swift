@@ -54,6 +54,12 @@ struct ServerTools {
         }
     }
 
+    /// Replaces a file in the data directory; it stays the server user's.
+    func writeOwnedFile(_ file: URL, _ text: String) throws {
+        try text.write(to: file, atomically: false, encoding: .utf8)
+        if let runAs { try runTool("/bin/chown", [runAs, file.path]) }
+    }
+
     private static func ensureServerUser() throws -> String {
         for name in ["postgres", "timebank"] where getpwnam(name) != nil { return name }
         try runTool("/usr/sbin/useradd", ["--system", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "timebank"])

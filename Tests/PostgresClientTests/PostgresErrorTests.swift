@@ -76,18 +76,41 @@ import Testing
         }
     }
 
-    @Test func terminatedBackendIsALostConnectionThenReconnects() async throws {
+    @Test func aStatementCutOffByTheServerIsALostConnection() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let victim = try await database.connect()
             let killer = try await database.connect()
             let pid = await victim.backendPID
+            let sleeping = Task { try await victim.query("SELECT pg_sleep(30)") }
+            try await waitUntil(killer, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'PgSleep'", pid, equals: 1)
             try await killer.query("SELECT pg_terminate_backend($1)", [pid])
-            let lost = await #expect(throws: PostgresError.self) { try await victim.query("SELECT 1") }
+            let lost = await #expect(throws: PostgresError.self) { try await sleeping.value }
             #expect(lost?.kind == .connectionLost)
             // The next call opens a new session.
             #expect(try await victim.query("SELECT 2 AS two")[0].decode("two", as: Int.self) == 2)
             #expect(await victim.backendPID != pid)
         }
+    }
+
+    @Test func anIdleSessionEndedByTheServerIsReplacedBeforeUse() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let victim = try await database.connect()
+            let killer = try await database.connect()
+            let pid = await victim.backendPID
+            try await killer.query("SELECT pg_terminate_backend($1)", [pid])
+            try await waitUntil(killer, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid, equals: 0)
+            // Nothing was in flight, so nothing is lost: the call succeeds on a new session.
+            #expect(try await victim.query("SELECT 3 AS three")[0].decode("three", as: Int.self) == 3)
+            #expect(await victim.backendPID != pid)
+        }
+    }
+
+    private func waitUntil(_ connection: PostgresConnection, _ sql: String, _ pid: Int32, equals expected: Int) async throws {
+        for _ in 0..<500 {
+            if try await connection.query(sql, [pid])[0].decode(column: 0, as: Int.self) == expected { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition never met: \(sql)")
     }
 }
 
