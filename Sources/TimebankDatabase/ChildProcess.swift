@@ -9,13 +9,13 @@ import Glibc
 /// to hang for good when called from a Swift concurrency thread (the child
 /// left a zombie nobody reaped). `posix_spawn` + `waitpid` has no such
 /// moving parts.
-enum ChildProcess {
-    struct Outcome {
-        var status: Int32
-        var output: String
+public enum ChildProcess {
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var output: String
     }
 
-    static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
+    public static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { throw ClusterError("pipe failed: errno \(errno)") }
         var actions = posix_spawn_file_actions_t()
@@ -27,10 +27,24 @@ enum ChildProcess {
         posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
 
+        // The child starts with no blocked signals and default handlers:
+        // it would otherwise inherit the calling thread's mask, in which
+        // Dispatch blocks signals such as SIGALRM (pgbench -T relies on it).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         close(pipeEnds[1])
         guard spawned == 0 else {
             close(pipeEnds[0])

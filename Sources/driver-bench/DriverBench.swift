@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import TimebankDatabase
+
+/// Round trips per second through our libpq layer, beside pgbench running
+/// the same statements against the same database in the same sitting, so
+/// the layer's overhead shows as a ratio.
+@main
+struct DriverBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "driver-bench",
+        abstract: "Micro-benchmark of the PostgreSQL layer against pgbench -c 1 -M prepared.",
+        discussion: "Build with -c release. Uses DATABASE_URL, else the checkout's local cluster.")
+
+    @Option(help: "Seconds per measurement.") var seconds = 5
+    @Option(help: "Rounds; each measurement's median is reported.") var rounds = 3
+    @Option(help: "Rows in the table the SELECT reads.") var rows = 10_000
+
+    func run() async throws {
+        let settings: ConnectionSettings
+        if let configured = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "driver-bench") {
+            settings = configured
+        } else {
+            settings = ConnectionSettings(conninfo: try await LocalCluster.forCheckout().start(), applicationName: "driver-bench")
+        }
+        let connection = try await PostgresConnection.connect(settings)
+        try await prepareTables(connection)
+        let pgbench = try PGBench(conninfo: settings.conninfo, rows: rows)
+        let duration = Duration.seconds(seconds)
+
+        var results: [String: [Measurement]] = [:]
+        for round in 1...rounds {
+            print("round \(round)/\(rounds)...")
+            results["select pgbench", default: []].append(try pgbench.run(.select, seconds: seconds))
+            results["select ours", default: []].append(try await selectOnConnection(connection, rows: rows, for: duration))
+            results["select ours hop", default: []].append(try await selectWithHops(connection, rows: rows, for: duration))
+            results["insert pgbench", default: []].append(try pgbench.run(.insert, seconds: seconds))
+            results["insert ours", default: []].append(try await insertOnConnection(connection, rows: rows, for: duration))
+            results["insert ours hop", default: []].append(try await insertWithHops(connection, rows: rows, for: duration))
+        }
+        let version = await connection.serverVersion
+        await connection.close()
+        Report(results: results, seconds: seconds, rounds: rounds, serverVersion: version, rows: rows).print()
+    }
+
+    func prepareTables(_ connection: PostgresConnection) async throws {
+        try await connection.executeScript("""
+            DROP TABLE IF EXISTS bench_driver_select, bench_driver_insert;
+            CREATE TABLE bench_driver_select (id int PRIMARY KEY, balance bigint NOT NULL, note text NOT NULL);
+            CREATE TABLE bench_driver_insert (id bigserial PRIMARY KEY, account bigint NOT NULL, minutes bigint NOT NULL, note text NOT NULL);
+            """)
+        try await connection.execute(
+            "INSERT INTO bench_driver_select SELECT i, i * 60, 'account ' || i FROM generate_series(1, $1::int) AS i", [rows])
+        try await connection.executeScript("VACUUM ANALYZE bench_driver_select")
+        try await connection.executeScript("CHECKPOINT")
+    }
+}
+
+/// One timed run: how many round trips, how long, and each one's latency.
+struct Measurement {
+    var count: Int
+    var elapsed: Duration
+    var latencies: [Duration]
+
+    var perSecond: Double { Double(count) / elapsed.seconds }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+let selectSQL = "SELECT id, balance, note FROM bench_driver_select WHERE id = $1"
+let insertSQL = "INSERT INTO bench_driver_insert (account, minutes, note) VALUES ($1, $2, $3)"
+
+/// The loop runs on the connection's own thread (an `isolated` parameter),
+/// as a worker's hot path does: each query is a plain call, no thread hop.
+func selectOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
+    try timed(for: duration) {
+        let row = try connection.query(selectSQL, [Int.random(in: 1...rows)])[0]
+        _ = try row.decode("balance", as: Int.self)
+        _ = try row.decode("note", as: String.self)
+    }
+}
+
+func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
+    try timed(for: duration) {
+        try connection.execute(insertSQL, [Int.random(in: 1...rows), 60, "bench"])
+    }
+}
+
+/// The same from a task outside the actor: every call hops to the
+/// connection's thread and back.
+func selectWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
+    try await timedAsync(for: duration) {
+        let result = try await connection.query(selectSQL, [Int.random(in: 1...rows)])
+        _ = try result[0].decode("balance", as: Int.self)
+        _ = try result[0].decode("note", as: String.self)
+    }
+}
+
+func insertWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
+    try await timedAsync(for: duration) {
+        try await connection.execute(insertSQL, [Int.random(in: 1...rows), 60, "bench"])
+    }
+}
+
+func timed(for duration: Duration, _ body: () throws -> Void) rethrows -> Measurement {
+    var latencies: [Duration] = []
+    latencies.reserveCapacity(200_000)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let deadline = start + duration
+    var now = start
+    while now < deadline {
+        try body()
+        let after = clock.now
+        latencies.append(after - now)
+        now = after
+    }
+    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies)
+}
+
+func timedAsync(for duration: Duration, _ body: () async throws -> Void) async rethrows -> Measurement {
+    var latencies: [Duration] = []
+    latencies.reserveCapacity(200_000)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let deadline = start + duration
+    var now = start
+    while now < deadline {
+        try await body()
+        let after = clock.now
+        latencies.append(after - now)
+        now = after
+    }
+    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies)
+}
