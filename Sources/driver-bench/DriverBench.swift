@@ -62,6 +62,8 @@ struct Measurement {
     var count: Int
     var elapsed: Duration
     var latencies: [Duration]
+    /// The client's CPU time (user + system, all threads) per round trip.
+    var clientCPUMicroseconds: Double = 0
 
     var perSecond: Double { Double(count) / elapsed.seconds }
 }
@@ -105,7 +107,17 @@ func insertWithHops(_ connection: PostgresConnection, rows: Int, for duration: D
     }
 }
 
+/// User + system CPU seconds of this process (`RUSAGE_SELF`) or of its
+/// waited-for children (`RUSAGE_CHILDREN`).
+func cpuSeconds(_ who: Int32 = RUSAGE_SELF.rawValue) -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(who), &usage)
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 func timed(for duration: Duration, _ body: () throws -> Void) rethrows -> Measurement {
+    let cpuBefore = cpuSeconds()
     var latencies: [Duration] = []
     latencies.reserveCapacity(200_000)
     let clock = ContinuousClock()
@@ -118,10 +130,12 @@ func timed(for duration: Duration, _ body: () throws -> Void) rethrows -> Measur
         latencies.append(after - now)
         now = after
     }
-    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies)
+    let cpu = (cpuSeconds() - cpuBefore) * 1e6 / Double(latencies.count)
+    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies, clientCPUMicroseconds: cpu)
 }
 
 func timedAsync(for duration: Duration, _ body: () async throws -> Void) async rethrows -> Measurement {
+    let cpuBefore = cpuSeconds()
     var latencies: [Duration] = []
     latencies.reserveCapacity(200_000)
     let clock = ContinuousClock()
@@ -134,5 +148,6 @@ func timedAsync(for duration: Duration, _ body: () async throws -> Void) async r
         latencies.append(after - now)
         now = after
     }
-    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies)
+    let cpu = (cpuSeconds() - cpuBefore) * 1e6 / Double(latencies.count)
+    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies, clientCPUMicroseconds: cpu)
 }

@@ -31,6 +31,7 @@ struct PGBench {
 
     func run(_ script: Script, seconds: Int) throws -> Measurement {
         let logPrefix = directory.appendingPathComponent("log-\(script.rawValue)-\(UUID().uuidString.prefix(6))").path
+        let cpuBefore = cpuSeconds(RUSAGE_CHILDREN.rawValue)
         let outcome = try ChildProcess.run(executable, [
             "-n", "-c", "1", "-j", "1", "-M", "prepared", "-T", String(seconds),
             "-f", directory.appendingPathComponent("\(script.rawValue).sql").path,
@@ -54,7 +55,9 @@ struct PGBench {
                 if fields.count >= 3, let micros = Int(fields[2]) { latencies.append(.microseconds(micros)) }
             }
         }
-        return Measurement(count: transactions, elapsed: .seconds(Double(transactions) / tps), latencies: latencies)
+        let cpu = (cpuSeconds(RUSAGE_CHILDREN.rawValue) - cpuBefore) * 1e6 / Double(transactions)
+        return Measurement(count: transactions, elapsed: .seconds(Double(transactions) / tps), latencies: latencies,
+                           clientCPUMicroseconds: cpu)
     }
 }
 

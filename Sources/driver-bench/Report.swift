@@ -18,7 +18,7 @@ struct Report {
         Swift.print("driver-bench: one connection, \(seconds) s per run, median of \(rounds) rounds, PostgreSQL \(serverVersion / 10000).\(serverVersion % 100)")
         Swift.print("pgbench: -c 1 -j 1 -M prepared, the same statement; ours: prepared and cached, decoded")
         Swift.print("")
-        Swift.print(pad("statement / client", 38) + pad("round trips/s", 15) + pad("vs pgbench", 12) + pad("p50 µs", 9) + pad("p99 µs", 9))
+        Swift.print(pad("statement / client", 42) + pad("round trips/s", 15) + pad("vs pgbench", 12) + pad("p50 µs", 9) + pad("p99 µs", 9) + "client CPU µs/op")
         for statement in ["select", "insert"] {
             let baseline = median("\(statement) pgbench")
             for (label, key) in [("pgbench", "\(statement) pgbench"), ("ours, on the connection's thread", "\(statement) ours"),
@@ -26,9 +26,10 @@ struct Report {
                 let measurement = median(key)
                 let ratio = measurement.perSecond / baseline.perSecond * 100
                 Swift.print(
-                    pad("\(statement): \(label)", 38) + pad(String(format: "%.0f", measurement.perSecond), 15)
+                    pad("\(statement): \(label)", 42) + pad(String(format: "%.0f", measurement.perSecond), 15)
                         + pad(String(format: "%.1f %%", ratio), 12)
-                        + pad(percentile(measurement, 0.50), 9) + pad(percentile(measurement, 0.99), 9))
+                        + pad(percentile(measurement, 0.50), 9) + pad(percentile(measurement, 0.99), 9)
+                        + String(format: "%.1f", measurement.clientCPUMicroseconds))
             }
         }
         Swift.print("")
