@@ -13,7 +13,7 @@ import Foundation
 /// (a few to a few dozen); the cost is one thread hop per call made from
 /// outside the actor, which hot loops avoid by running on the connection
 /// (`isolated` parameters, ``PostgresConnection/transaction(isolation:_:)``).
-final class ConnectionThread: SerialExecutor, @unchecked Sendable {
+final class ConnectionThread: SerialExecutor, TaskExecutor, @unchecked Sendable {
     // All mutable state is guarded by `condition`.
     private let condition = NSCondition()
     private var queue: [UnownedJob] = []
@@ -43,6 +43,10 @@ final class ConnectionThread: SerialExecutor, @unchecked Sendable {
         UnownedSerialExecutor(ordinary: self)
     }
 
+    func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
+    }
+
     func checkIsolated() {
         precondition(Thread.current === thread, "not on this connection's thread")
     }
@@ -56,9 +60,10 @@ final class ConnectionThread: SerialExecutor, @unchecked Sendable {
     }
 
     private func runLoop() {
-        let executor = asUnownedSerialExecutor()
+        let serial = asUnownedSerialExecutor()
+        let task = asUnownedTaskExecutor()
         while let job = nextJob() {
-            job.runSynchronously(on: executor)
+            job.runSynchronously(isolatedTo: serial, taskExecutor: task)
         }
     }
 

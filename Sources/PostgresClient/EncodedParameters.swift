@@ -1,19 +1,22 @@
 import CLibPQ
 
-/// Parameters flattened into the C arrays libpq takes. The arrays live as
-/// long as this value; callers pass them inside ``withCArrays(_:)``, so
-/// every pointer outlives the libpq call that reads it.
+/// Parameters flattened for libpq: every value's bytes in one buffer.
+/// The C arrays libpq takes (value pointers, lengths, formats) are built on
+/// the stack inside ``withCArrays(_:)``, so every pointer outlives the
+/// libpq call that reads it, and a call allocates three arrays, not six.
 struct EncodedParameters {
     private(set) var types: [Oid] = []
     private var storage: [UInt8] = []
-    private var offsets: [Int] = []  // -1 for NULL
-    private var lengths: [Int32] = []
-    private var formats: [Int32] = []
+    /// Per parameter: where its bytes start in `storage` (-1 for NULL), and
+    /// its length when sent in binary, or -1 for text (NUL-terminated).
+    private var spans: [(offset: Int32, binaryLength: Int32)] = []
 
     var count: Int { types.count }
 
     init(_ parameters: [any PostgresEncodable]) throws {
         types.reserveCapacity(parameters.count)
+        spans.reserveCapacity(parameters.count)
+        storage.reserveCapacity(parameters.count * 16)
         for (index, parameter) in parameters.enumerated() {
             let binding: PostgresBinding
             do {
@@ -25,21 +28,15 @@ struct EncodedParameters {
             types.append(type(of: parameter).postgresType.oid)
             switch binding {
             case .null:
-                offsets.append(-1)
-                lengths.append(0)
-                formats.append(0)
+                spans.append((-1, -1))
             case .text(let text):
-                offsets.append(storage.count)
+                spans.append((Int32(storage.count), -1))
                 storage.append(contentsOf: text.utf8)
                 storage.append(0)  // text parameters are C strings
-                lengths.append(0)
-                formats.append(0)
             case .binary(let bytes):
-                offsets.append(storage.count)
+                spans.append((Int32(storage.count), Int32(bytes.count)))
                 storage.append(contentsOf: bytes)
                 storage.append(0)  // keeps a zero-length value's pointer valid
-                lengths.append(Int32(bytes.count))
-                formats.append(1)
             }
         }
     }
@@ -51,16 +48,18 @@ struct EncodedParameters {
             _ formats: UnsafePointer<Int32>?
         ) throws -> T
     ) rethrows -> T {
-        try storage.withUnsafeBufferPointer { bytes in
+        let count = spans.count
+        return try storage.withUnsafeBufferPointer { bytes in
             let base = UnsafeRawPointer(bytes.baseAddress)
-            let values: [UnsafePointer<CChar>?] = offsets.map { offset in
-                offset < 0 ? nil : base!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
-            }
-            return try values.withUnsafeBufferPointer { values in
-                try lengths.withUnsafeBufferPointer { lengths in
-                    try formats.withUnsafeBufferPointer { formats in
-                        try body(values.baseAddress, lengths.baseAddress, formats.baseAddress)
+            return try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(count, 1)) { values in
+                try withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(count * 2, 1)) { integers in
+                    for (index, span) in spans.enumerated() {
+                        values[index] = span.offset < 0 ? nil : base!.advanced(by: Int(span.offset)).assumingMemoryBound(to: CChar.self)
+                        integers[index] = max(span.binaryLength, 0)
+                        integers[count + index] = span.binaryLength >= 0 ? 1 : 0
                     }
+                    let integerBase = UnsafePointer(integers.baseAddress!)
+                    return try body(UnsafePointer(values.baseAddress), integerBase, integerBase + count)
                 }
             }
         }

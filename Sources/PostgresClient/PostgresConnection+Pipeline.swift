@@ -32,7 +32,7 @@ extension PostgresConnection {
 
         // Statements seen before are run by name; new ones are prepared in
         // the same pipeline and remembered once it succeeds.
-        var newlyPrepared: [(StatementCache.Key, String)] = []
+        var newlyPrepared: [(StatementCache.Key, ContiguousArray<CChar>)] = []
         var expectsPrepareResult: [Bool] = []
         for (statement, parameters) in zip(statements, encoded) {
             let key = StatementCache.Key(sql: statement.sql, types: parameters.types)
@@ -41,7 +41,9 @@ extension PostgresConnection {
             if name == nil {
                 let fresh = self.statements.nextName()
                 let sent = parameters.types.withUnsafeBufferPointer { types in
-                    PQsendPrepare(conn, fresh, statement.sql, Int32(parameters.count), types.baseAddress)
+                    fresh.withUnsafeBufferPointer { fresh in
+                        PQsendPrepare(conn, fresh.baseAddress, statement.sql, Int32(parameters.count), types.baseAddress)
+                    }
                 }
                 guard sent == 1 else { throw abandonPipeline(conn) }
                 newlyPrepared.append((key, fresh))
@@ -49,7 +51,9 @@ extension PostgresConnection {
                 sentPrepare = true
             }
             let sent = parameters.withCArrays { values, lengths, formats in
-                PQsendQueryPrepared(conn, name!, Int32(parameters.count), values, lengths, formats, 0)
+                name!.withUnsafeBufferPointer { name in
+                    PQsendQueryPrepared(conn, name.baseAddress, Int32(parameters.count), values, lengths, formats, 0)
+                }
             }
             guard sent == 1 else { throw abandonPipeline(conn) }
             expectsPrepareResult.append(sentPrepare)

@@ -30,7 +30,9 @@ extension PostgresConnection {
         }
         let name = statements.nextName()
         let prepared = encoded.types.withUnsafeBufferPointer { types in
-            PQprepare(conn, name, sql, Int32(encoded.count), types.baseAddress)
+            name.withUnsafeBufferPointer { name in
+                PQprepare(conn, name.baseAddress, sql, Int32(encoded.count), types.baseAddress)
+            }
         }
         _ = try check(prepared, conn)
         statements.remember(key, as: name)
@@ -52,9 +54,11 @@ extension PostgresConnection {
         return try check(PQexec(conn, sql), conn)
     }
 
-    private func executePrepared(_ name: String, _ encoded: EncodedParameters, _ conn: OpaquePointer) throws -> QueryResult {
+    private func executePrepared(_ name: ContiguousArray<CChar>, _ encoded: EncodedParameters, _ conn: OpaquePointer) throws -> QueryResult {
         let result = encoded.withCArrays { values, lengths, formats in
-            PQexecPrepared(conn, name, Int32(encoded.count), values, lengths, formats, 0)
+            name.withUnsafeBufferPointer { name in
+                PQexecPrepared(conn, name.baseAddress, Int32(encoded.count), values, lengths, formats, 0)
+            }
         }
         return try check(result, conn)
     }

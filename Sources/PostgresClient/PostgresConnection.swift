@@ -58,6 +58,16 @@ public actor PostgresConnection {
         self.wakeWriteFD = ends[1]
     }
 
+    /// Runs `body` with this connection's thread as the task's preferred
+    /// executor: the task's own code runs on that thread too, so its calls
+    /// to the connection need no thread hop either way. For a task that
+    /// does little but talk to its connection (a job handler, a listener).
+    public nonisolated func withPreferredExecutor<T: Sendable>(
+        _ body: @Sendable () async throws -> T
+    ) async rethrows -> T {
+        try await withTaskExecutorPreference(thread, operation: body)
+    }
+
     /// Opens a connection. Throws ``PostgresError`` of kind
     /// ``PostgresError/Kind-swift.enum/connect(_:)`` naming what failed.
     public static func connect(
@@ -86,6 +96,9 @@ public actor PostgresConnection {
     }
 
     public var isOpen: Bool { conn != nil && PQstatus(conn) == CONNECTION_OK }
+
+    /// The OS thread this connection's calls run on (for tests and diagnostics).
+    public var threadID: UInt { UInt(pthread_self()) }
 
     /// The server process serving this session (`pg_backend_pid()`).
     public var backendPID: Int32 { conn.map { PQbackendPID($0) } ?? 0 }

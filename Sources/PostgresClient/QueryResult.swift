@@ -12,17 +12,17 @@ public final class QueryResult: @unchecked Sendable, RandomAccessCollection {
     public let columnCount: Int
     /// Rows inserted, updated, deleted... as the command tag says (0 when
     /// the command reports none).
-    public let affectedRows: Int
+    public var affectedRows: Int {
+        PQcmdTuples(result).flatMap { Int(String(cString: $0)) } ?? 0
+    }
+
     /// The command tag's verb and counts, e.g. `INSERT 0 1`, `COMMIT`, `ROLLBACK`.
-    public let commandTag: String
+    public var commandTag: String { PQcmdStatus(result).map { String(cString: $0) } ?? "" }
 
     init(taking result: OpaquePointer) {
         self.result = result
         self.count = Int(PQntuples(result))
         self.columnCount = Int(PQnfields(result))
-        let tuples = PQcmdTuples(result).map { String(cString: $0) } ?? ""
-        self.affectedRows = Int(tuples) ?? 0
-        self.commandTag = PQcmdStatus(result).map { String(cString: $0) } ?? ""
     }
 
     deinit { PQclear(result) }

@@ -4,7 +4,8 @@ import CLibPQ
 /// SQL text and parameter types, so that a statement run again skips the
 /// server's parse and plan (what `pgbench -M prepared` does).
 struct StatementCache {
-    private var names: [Key: String] = [:]
+    /// Names kept as C strings, ready for libpq without a conversion per call.
+    private var names: [Key: ContiguousArray<CChar>] = [:]
     private var counter = 0
     let capacity: Int
 
@@ -17,15 +18,15 @@ struct StatementCache {
 
     var isFull: Bool { names.count >= capacity }
 
-    func name(for key: Key) -> String? { names[key] }
+    func name(for key: Key) -> ContiguousArray<CChar>? { names[key] }
 
     /// A fresh name for a statement about to be prepared.
-    mutating func nextName() -> String {
+    mutating func nextName() -> ContiguousArray<CChar> {
         counter += 1
-        return "tb\(counter)"
+        return "tb\(counter)".utf8CString
     }
 
-    mutating func remember(_ key: Key, as name: String) { names[key] = name }
+    mutating func remember(_ key: Key, as name: ContiguousArray<CChar>) { names[key] = name }
 
     mutating func removeAll() { names.removeAll() }
 }

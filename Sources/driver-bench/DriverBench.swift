@@ -35,9 +35,15 @@ struct DriverBench: AsyncParsableCommand {
             results["select pgbench", default: []].append(try pgbench.run(.select, seconds: seconds))
             results["select ours", default: []].append(try await selectOnConnection(connection, rows: rows, for: duration))
             results["select ours hop", default: []].append(try await selectWithHops(connection, rows: rows, for: duration))
+            results["select ours pinned", default: []].append(try await connection.withPreferredExecutor {
+                try await selectWithHops(connection, rows: rows, for: duration)
+            })
             results["insert pgbench", default: []].append(try pgbench.run(.insert, seconds: seconds))
             results["insert ours", default: []].append(try await insertOnConnection(connection, rows: rows, for: duration))
             results["insert ours hop", default: []].append(try await insertWithHops(connection, rows: rows, for: duration))
+            results["insert ours pinned", default: []].append(try await connection.withPreferredExecutor {
+                try await insertWithHops(connection, rows: rows, for: duration)
+            })
         }
         let version = await connection.serverVersion
         await connection.close()
@@ -72,6 +78,24 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// A cheap PRNG for row ids (pgbench uses its own too): the system one
+/// makes a getrandom system call per number, which would be measured.
+nonisolated(unsafe) var generator = SplitMix64(seed: 42)
+
+func nextID(_ rows: Int) -> Int { Int(generator.next() % UInt64(rows)) + 1 }
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 let selectSQL = "SELECT id, balance, note FROM bench_driver_select WHERE id = $1"
 let insertSQL = "INSERT INTO bench_driver_insert (account, minutes, note) VALUES ($1, $2, $3)"
 
@@ -79,7 +103,7 @@ let insertSQL = "INSERT INTO bench_driver_insert (account, minutes, note) VALUES
 /// as a worker's hot path does: each query is a plain call, no thread hop.
 func selectOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
     try timed(for: duration) {
-        let row = try connection.query(selectSQL, [Int.random(in: 1...rows)])[0]
+        let row = try connection.query(selectSQL, [nextID(rows)])[0]
         _ = try row.decode("balance", as: Int.self)
         _ = try row.decode("note", as: String.self)
     }
@@ -87,7 +111,7 @@ func selectOnConnection(_ connection: isolated PostgresConnection, rows: Int, fo
 
 func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
     try timed(for: duration) {
-        try connection.execute(insertSQL, [Int.random(in: 1...rows), 60, "bench"])
+        try connection.execute(insertSQL, [nextID(rows), 60, "bench"])
     }
 }
 
@@ -95,7 +119,7 @@ func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, fo
 /// connection's thread and back.
 func selectWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
     try await timedAsync(for: duration) {
-        let result = try await connection.query(selectSQL, [Int.random(in: 1...rows)])
+        let result = try await connection.query(selectSQL, [nextID(rows)])
         _ = try result[0].decode("balance", as: Int.self)
         _ = try result[0].decode("note", as: String.self)
     }
@@ -103,7 +127,7 @@ func selectWithHops(_ connection: PostgresConnection, rows: Int, for duration: D
 
 func insertWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
     try await timedAsync(for: duration) {
-        try await connection.execute(insertSQL, [Int.random(in: 1...rows), 60, "bench"])
+        try await connection.execute(insertSQL, [nextID(rows), 60, "bench"])
     }
 }
 

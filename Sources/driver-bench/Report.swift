@@ -22,7 +22,8 @@ struct Report {
         for statement in ["select", "insert"] {
             let baseline = median("\(statement) pgbench")
             for (label, key) in [("pgbench", "\(statement) pgbench"), ("ours, on the connection's thread", "\(statement) ours"),
-                                 ("ours, a thread hop per call", "\(statement) ours hop")] {
+                                 ("ours, a thread hop per call", "\(statement) ours hop"),
+                                 ("ours, task on the connection's thread", "\(statement) ours pinned")] {
                 let measurement = median(key)
                 let ratio = measurement.perSecond / baseline.perSecond * 100
                 Swift.print(

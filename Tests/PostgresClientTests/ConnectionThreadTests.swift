@@ -29,4 +29,21 @@ import Testing
             for sleeper in sleepers { _ = try await sleeper.value }
         }
     }
+
+    @Test func everyCallRunsOnTheConnectionsOwnThread() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let connection = try await database.connect()
+            let other = try await database.connect()
+            let first = await connection.threadID
+            try await connection.query("SELECT 1")
+            #expect(await connection.threadID == first)
+            #expect(await other.threadID != first)
+            // A task that prefers the connection's executor runs its own
+            // code on that thread as well (no hop per call).
+            let inside = await connection.withPreferredExecutor { UInt(pthread_self()) }
+            #expect(inside == first)
+            let outside = UInt(pthread_self())
+            #expect(outside != first)
+        }
+    }
 }
