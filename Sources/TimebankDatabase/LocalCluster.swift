@@ -30,13 +30,32 @@ public struct LocalCluster: Sendable {
     /// The cluster for this checkout (or `TIMEBANK_HOME`).
     public static func forCheckout(environment: [String: String] = ProcessInfo.processInfo.environment) -> LocalCluster {
         if let configured = environment["TIMEBANK_HOME"], !configured.isEmpty {
-            return LocalCluster(home: URL(fileURLWithPath: configured).standardizedFileURL)
+            return LocalCluster(home: reachable(URL(fileURLWithPath: configured).standardizedFileURL))
         }
         var root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         if let sql = try? Migration.defaultDirectory(environment: environment) {
             root = sql.deletingLastPathComponent()
         }
-        return LocalCluster(home: root.appendingPathComponent(".timebank"))
+        return LocalCluster(home: reachable(root.appendingPathComponent(".timebank")))
+    }
+
+    /// Under root the server runs as another OS user, who must be able to
+    /// reach the data directory. A home below a private directory (a
+    /// checkout in /root, say) moves to /var/tmp, under a name derived from
+    /// the intended path, so that every command finds the same cluster.
+    static func reachable(_ home: URL) -> URL {
+        guard geteuid() == 0 else { return home }
+        var directory = home.deletingLastPathComponent()
+        while directory.path != "/" {
+            var info = stat()
+            if stat(directory.path, &info) == 0, info.st_mode & 0o001 == 0 {
+                var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+                for byte in home.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+                return URL(fileURLWithPath: "/var/tmp/timebank-\(String(hash, radix: 16))")
+            }
+            directory = directory.deletingLastPathComponent()
+        }
+        return home
     }
 
     // MARK: - State

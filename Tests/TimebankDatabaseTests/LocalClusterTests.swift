@@ -33,4 +33,20 @@ import Testing
         #expect(try !cluster.isRunning())
         #expect(cluster.url == url)  // the port is kept for the next start
     }
+
+    @Test func aHomeBelowAPrivateDirectoryMovesWhereTheServerCanReachIt() throws {
+        guard geteuid() == 0 else { return }  // only root hands the cluster to another OS user
+        let parent = URL(fileURLWithPath: "/tmp/timebank-private-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let home = parent.appendingPathComponent("checkout/.timebank")
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: parent.path)
+        #expect(LocalCluster.reachable(home) == home)
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: parent.path)
+        let moved = LocalCluster.reachable(home)
+        #expect(moved.path.hasPrefix("/var/tmp/timebank-"))
+        #expect(LocalCluster.reachable(home) == moved)  // the same place every time
+    }
 }
