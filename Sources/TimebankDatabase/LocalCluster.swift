@@ -43,7 +43,7 @@ public struct LocalCluster: Sendable {
     /// reach the data directory. A home below a private directory (a
     /// checkout in /root, say) moves to /var/tmp, under a name derived from
     /// the intended path, so that every command finds the same cluster.
-    static func reachable(_ home: URL) -> URL {
+    public static func reachable(_ home: URL) -> URL {
         guard geteuid() == 0 else { return home }
         var directory = home.deletingLastPathComponent()
         while directory.path != "/" {
