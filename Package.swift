@@ -5,6 +5,8 @@ import PackageDescription
 //   CLibPQ            libpq's C API, found through pkg-config (Debian's libpq-dev)
 //   PostgresClient    our small Swift layer over libpq: connections, binding, decoding, LISTEN/NOTIFY
 //   TimebankDatabase  migrations and the local development cluster
+//   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
+//   test-worker       the job engine's test worker
 //   timebank          the operators' command line
 //   driver-bench      the driver micro-benchmark (run with -c release)
 let package = Package(
@@ -19,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,6 +41,24 @@ let package = Package(
             dependencies: [
                 "PostgresClient",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "JobEngine",
+            dependencies: [
+                "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "test-worker",
+            dependencies: [
+                "JobEngine",
+                "PostgresClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -66,6 +87,10 @@ let package = Package(
         .testTarget(
             name: "PostgresClientTests",
             dependencies: ["PostgresClient", "TimebankDatabase", "TestSupport"]
+        ),
+        .testTarget(
+            name: "JobEngineTests",
+            dependencies: ["JobEngine", "PostgresClient", "TimebankDatabase", "TestSupport"]
         ),
         .testTarget(
             name: "TimebankDatabaseTests",

@@ -1,0 +1,298 @@
+import Foundation
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+/// The job runtime every worker executable runs: per queue a producer
+/// that claims jobs (woken by NOTIFY, polling as a fallback), handlers run
+/// with bounded concurrency, a completer that records results in batches,
+/// and maintenance (lease renewal, rescue of dead workers' jobs, promotion
+/// of due jobs, pruning). A swift-service-lifecycle `Service`: on SIGTERM
+/// it stops claiming, lets running jobs finish within the grace period,
+/// hands the rest back, and returns.
+public actor Worker: Service {
+    public nonisolated let configuration: WorkerConfiguration
+    /// This process's name in `held_by`: worker kind, host, pid, and a
+    /// random suffix (a pid can be reused after a restart).
+    public nonisolated let instanceID: String
+    private let settings: ConnectionSettings
+    private let registry: HandlerRegistry
+    private let logger: Logger
+
+    private var stopping = false
+    private var running: [String: Int] = [:]
+    private var jobTasks: [Int64: Task<Void, Never>] = [:]
+    private var producerConnections: [String: PostgresConnection] = [:]
+    private var completer: Completer?
+    private var drained: CheckedContinuation<Void, Never>?
+
+    public init(
+        configuration: WorkerConfiguration, settings: ConnectionSettings, registry: HandlerRegistry,
+        logger: Logger = Logger(label: "timebank.jobs")
+    ) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.settings = settings
+        self.registry = registry
+        var hostname = [CChar](repeating: 0, count: 256)
+        gethostname(&hostname, 255)
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        self.instanceID = "\(configuration.name)@\(String(cString: hostname)):\(getpid()):\(suffix)"
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(instanceID)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await self.runUntilStopped()
+        } onGracefulShutdown: {
+            Task { await self.beginShutdown() }
+        }
+    }
+
+    /// Stops claiming and wakes every producer, so `run()` winds down.
+    public func beginShutdown() {
+        guard !stopping else { return }
+        stopping = true
+        logger.info("shutting down: no new claims", metadata: ["running": "\(jobTasks.count)"])
+        for connection in producerConnections.values { connection.wakeUp() }
+    }
+
+    private func connect(_ role: String) async throws -> PostgresConnection {
+        var settings = self.settings
+        settings.applicationName = "\(configuration.name) \(role)"
+        return try await PostgresConnection.connect(settings, logger: logger)
+    }
+
+    private func runUntilStopped() async throws {
+        let completerConnection = try await connect("completer")
+        let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
+        self.completer = completer
+        let maintenanceConnection = try await connect("maintenance")
+        for queue in configuration.queues {
+            producerConnections[queue] = try await connect("producer \(queue)")
+        }
+        logger.info("started", metadata: ["queues": "\(configuration.queues)", "concurrency": "\(configuration.concurrency)"])
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await completer.run() }
+            group.addTask { await self.maintain(maintenanceConnection) }
+            await withTaskGroup(of: Void.self) { producers in
+                for queue in configuration.queues {
+                    producers.addTask { await self.produce(queue) }
+                }
+            }
+            // Producers have stopped: let running jobs finish, within the grace.
+            await self.drainRunningJobs()
+            await completer.finish()
+            await group.next()  // the completer, done writing
+            group.cancelAll()   // maintenance
+        }
+        // Whatever is still held (handlers that ignored cancellation) goes back.
+        let released = try? await maintenanceConnection.releaseHeld(worker: instanceID)
+        for (queue, connection) in producerConnections {
+            _ = try? await connection.setIdleFlag(queue: queue, worker: instanceID, idle: false)
+            await connection.close()
+        }
+        await completerConnection.close()
+        await maintenanceConnection.close()
+        logger.info("stopped", metadata: ["released": "\(released ?? 0)"])
+    }
+
+    // MARK: - Producing
+
+    private func produce(_ queue: String) async {
+        guard let connection = producerConnections[queue] else { return }
+        let channel = "jobs_" + queue
+        var idle = false
+        var listening = false
+        var failures = 0
+        while !stopping {
+            do {
+                // Once listening, the connection re-listens by itself after a reconnect.
+                if !listening {
+                    try await connection.listen(channel)
+                    listening = true
+                }
+                let free = configuration.concurrency - running[queue, default: 0]
+                if free > 0 {
+                    let wanted = min(free, configuration.claimBatch)
+                    let jobs = try await connection.claimJobs(
+                        queue: queue, limit: wanted, worker: instanceID, lease: configuration.lease)
+                    for job in jobs { start(job) }
+                    let queueLooksEmpty = jobs.count < wanted
+                    if queueLooksEmpty != idle {
+                        try await connection.setIdleFlag(queue: queue, worker: instanceID, idle: queueLooksEmpty)
+                        idle = queueLooksEmpty
+                        // A job enqueued between the claim and the flag sent
+                        // no NOTIFY: claim once more before waiting.
+                        if idle { continue }
+                    }
+                    if !queueLooksEmpty { failures = 0; continue }
+                }
+                failures = 0
+                // Wait for a NOTIFY, a freed slot (wakeUp), or the poll interval.
+                let event = try await connection.nextNotification(timeout: configuration.pollInterval)
+                if event == nil && idle {
+                    try await connection.setIdleFlag(queue: queue, worker: instanceID, idle: true)  // refreshes last_seen
+                }
+                if event == .reconnected { idle = false }
+            } catch {
+                if stopping { break }
+                if failures == 0 {
+                    logger.warning("cannot claim jobs; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                }
+                failures += 1
+                idle = false
+                try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
+            }
+        }
+    }
+
+    private func start(_ job: ClaimedJob) {
+        running[job.queue, default: 0] += 1
+        let handler = registry.handler(for: job.kind)
+        var logger = self.logger
+        logger[metadataKey: "job_id"] = "\(job.id)"
+        logger[metadataKey: "job_kind"] = "\(job.kind)"
+        logger[metadataKey: "attempt"] = "\(job.attempt)"
+        let context = JobContext(
+            jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
+            maxAttempts: job.maxAttempts, worker: instanceID, logger: logger)
+        let backoff = configuration.backoff
+        jobTasks[job.id] = Task {
+            let result = await Self.execute(job, handler: handler, context: context, backoff: backoff)
+            await self.finished(job, result)
+        }
+    }
+
+    private static func execute(
+        _ job: ClaimedJob, handler: HandlerRegistry.Erased?, context: JobContext, backoff: Backoff
+    ) async -> AttemptResult {
+        guard let handler else {
+            let failure = JobFailure.unknownKind(job.kind)
+            context.logger.error("discarding job: \(failure)")
+            return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .discarded, runAt: nil, message: failure.description)
+        }
+        do {
+            switch try await handler(job.arguments, context) {
+            case .completed:
+                return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .completed, runAt: nil, message: nil)
+            case .snooze(let delay):
+                return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .snoozed,
+                                     runAt: Date().addingTimeInterval(delay.inSeconds), message: nil)
+            case .cancel(let reason):
+                return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .cancelled, runAt: nil, message: "cancelled: \(reason)")
+            }
+        } catch let failure as JobFailure {
+            context.logger.error("discarding job: \(failure)")
+            return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .discarded, runAt: nil, message: failure.description)
+        } catch {
+            let message = String(describing: error)
+            if job.attempt >= job.maxAttempts {
+                context.logger.error("job failed on its last attempt; discarding", metadata: ["error": "\(message)"])
+                return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .discarded, runAt: nil, message: message)
+            }
+            let delay = backoff.delay(afterAttempt: job.attempt)
+            context.logger.warning("job failed; will retry", metadata: ["error": "\(message)", "retry_in": "\(delay)"])
+            return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .failed,
+                                 runAt: Date().addingTimeInterval(delay.inSeconds), message: message)
+        }
+    }
+
+    private func finished(_ job: ClaimedJob, _ result: AttemptResult) async {
+        await completer?.submit(result)
+        jobTasks[job.id] = nil
+        let wasFull = running[job.queue, default: 0] >= configuration.concurrency
+        running[job.queue, default: 0] -= 1
+        if wasFull { producerConnections[job.queue]?.wakeUp() }
+        if jobTasks.isEmpty, let drained {
+            self.drained = nil
+            drained.resume()
+        }
+    }
+
+    private func drainRunningJobs() async {
+        guard !jobTasks.isEmpty else { return }
+        let grace = configuration.shutdownGrace
+        let timer = Task {
+            try? await Task.sleep(for: grace)
+            await self.cancelRunningJobs()
+        }
+        await withCheckedContinuation { drained = $0 }
+        timer.cancel()
+    }
+
+    private func cancelRunningJobs() {
+        guard !jobTasks.isEmpty else { return }
+        logger.warning("shutdown grace over: cancelling running jobs", metadata: ["count": "\(jobTasks.count)"])
+        for task in jobTasks.values { task.cancel() }
+        // Cancelled handlers that do not return are left behind; their
+        // jobs are handed back and any late result is refused.
+        if let drained {
+            self.drained = nil
+            drained.resume()
+        }
+    }
+
+    // MARK: - Maintenance
+
+    private func maintain(_ connection: PostgresConnection) async {
+        let clock = ContinuousClock()
+        var nextRenewal = clock.now, nextRescue = clock.now, nextPromotion = clock.now, nextPrune = clock.now
+        let renewEvery = configuration.lease / 3
+        while !Task.isCancelled {
+            let now = clock.now
+            do {
+                if now >= nextRenewal {
+                    try await connection.renewLeases(worker: instanceID, lease: configuration.lease)
+                    nextRenewal = now + renewEvery
+                }
+                if now >= nextPromotion {
+                    try await connection.promoteDueJobs()
+                    nextPromotion = now + configuration.promoteInterval
+                }
+                if now >= nextRescue {
+                    let rescued = try await connection.rescueExpired()
+                    if !rescued.isEmpty { logger.warning("rescued jobs whose worker stopped renewing", metadata: ["jobs": "\(rescued)"]) }
+                    nextRescue = now + configuration.rescueInterval
+                }
+                if now >= nextPrune {
+                    try await connection.pruneFinished(retention: configuration.retention)
+                    nextPrune = now + configuration.pruneInterval
+                }
+            } catch {
+                logger.warning("maintenance failed; retrying", metadata: ["error": "\(error)"])
+            }
+            let next = min(nextRenewal, nextRescue, nextPromotion, nextPrune)
+            try? await Task.sleep(until: max(next, clock.now + .milliseconds(50)), clock: clock)
+        }
+    }
+}
+
+// Each runs on the connection's thread: one hop for the whole statement.
+extension PostgresConnection {
+    func claimJobs(queue: String, limit: Int, worker: String, lease: Duration) throws -> [ClaimedJob] {
+        try JobStore.claim(self, queue: queue, limit: limit, worker: worker, lease: lease)
+    }
+
+    func setIdleFlag(queue: String, worker: String, idle: Bool) throws {
+        try JobStore.setIdle(self, queue: queue, worker: worker, idle: idle)
+    }
+
+    func renewLeases(worker: String, lease: Duration) throws {
+        try JobStore.renewLeases(self, worker: worker, lease: lease)
+    }
+
+    func promoteDueJobs() throws { try JobStore.promoteDue(self) }
+
+    func rescueExpired() throws -> [Int64] { try JobStore.rescue(self) }
+
+    func pruneFinished(retention: Duration) throws {
+        try JobStore.prune(self, retention: retention)
+        try execute("DELETE FROM jobs.idle_worker WHERE last_seen < now() - interval '5 minutes'")
+    }
+
+    func releaseHeld(worker: String) throws -> Int { try JobStore.release(self, worker: worker) }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Everything a worker's runtime can be tuned by, validated before it starts.
+public struct WorkerConfiguration: Sendable {
+    /// The worker's kind, e.g. `settlement-worker`; part of its instance id.
+    public var name: String
+    /// The queues this worker claims from.
+    public var queues: [String]
+    /// Jobs run at once, per queue.
+    public var concurrency: Int = 10
+    /// Jobs claimed per statement, at most.
+    public var claimBatch: Int = 10
+    /// How often an idle producer looks for jobs without being notified.
+    public var pollInterval: Duration = .seconds(1)
+    /// How long a claimed job stays held without renewal. The holder renews
+    /// every third of it, so a live worker's lease does not expire unless it
+    /// cannot reach the database for two thirds of the lease.
+    public var lease: Duration = .seconds(30)
+    /// How often expired leases are looked for (in every worker).
+    public var rescueInterval: Duration = .seconds(5)
+    /// How often scheduled and retryable jobs that fell due are made available.
+    public var promoteInterval: Duration = .milliseconds(500)
+    /// Finished jobs are deleted this long after they finished.
+    public var retention: Duration = .seconds(24 * 3600)
+    public var pruneInterval: Duration = .seconds(60)
+    /// On shutdown, how long running jobs may take to finish before they
+    /// are cancelled and handed back.
+    public var shutdownGrace: Duration = .seconds(10)
+    public var backoff = Backoff()
+
+    public init(name: String, queues: [String]) {
+        self.name = name
+        self.queues = queues
+    }
+
+    /// Refuses settings that cannot work, naming the setting.
+    public func validate() throws {
+        func check(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError(message: message) }
+        }
+        let queueName = /^[a-z][a-z0-9_]{0,47}$/
+        try check(!queues.isEmpty, "queues: at least one queue is needed")
+        for queue in queues { try check(queue.wholeMatch(of: queueName) != nil, "queues: \"\(queue)\" is not a queue name (a-z, 0-9, _; 48 at most)") }
+        try check(Set(queues).count == queues.count, "queues: a queue is listed twice")
+        try check(concurrency >= 1 && concurrency <= 1000, "concurrency: must be 1 to 1000")
+        try check(claimBatch >= 1 && claimBatch <= 1000, "claim batch: must be 1 to 1000")
+        try check(pollInterval >= .milliseconds(10), "poll interval: must be at least 10 ms")
+        try check(lease >= .seconds(1), "lease: must be at least 1 s")
+        try check(rescueInterval > .zero && promoteInterval > .zero && pruneInterval > .zero, "intervals must be positive")
+        try check(shutdownGrace >= .zero, "shutdown grace: must not be negative")
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { "invalid worker configuration: \(message)" }
+}

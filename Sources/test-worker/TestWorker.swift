@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import JobEngine
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+/// A worker with test handlers, for the job engine's tests and benchmark:
+/// `noop`, `sleep` and `fail`. Each handler also records its run in
+/// `test_runs` when asked, so that tests can count how often a job ran.
+@main
+struct TestWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-worker", abstract: "The job engine's test worker (noop, sleep and fail handlers).")
+
+    @Option(help: "Queues to claim from (comma-separated).") var queues = "default"
+    @Option(help: "Jobs run at once per queue.") var concurrency = 10
+    @Option(help: "Jobs claimed per statement.") var claimBatch = 10
+    @Option(help: "Poll interval in milliseconds.") var pollMilliseconds = 1000
+    @Option(help: "Lease in milliseconds.") var leaseMilliseconds = 30_000
+    @Option(help: "Rescue interval in milliseconds.") var rescueMilliseconds = 5000
+    @Option(help: "Shutdown grace in milliseconds.") var graceMilliseconds = 10_000
+    @Option(help: "Base backoff in milliseconds.") var backoffMilliseconds = 1000
+    @Option(help: "Log level.") var logLevel = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        guard let settings = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "test-worker") else {
+            throw ValidationError("set DATABASE_URL")
+        }
+        var configuration = WorkerConfiguration(name: "test-worker", queues: queues.split(separator: ",").map(String.init))
+        configuration.concurrency = concurrency
+        configuration.claimBatch = claimBatch
+        configuration.pollInterval = .milliseconds(pollMilliseconds)
+        configuration.lease = .milliseconds(leaseMilliseconds)
+        configuration.rescueInterval = .milliseconds(rescueMilliseconds)
+        configuration.shutdownGrace = .milliseconds(graceMilliseconds)
+        configuration.backoff = Backoff(base: .milliseconds(backoffMilliseconds), maximum: .seconds(60))
+
+        let recorder = try await PostgresConnection.connect(settings)
+        var registry = HandlerRegistry()
+        registry.register(NoopHandler(recorder: recorder))
+        registry.register(SleepHandler(recorder: recorder))
+        registry.register(FailHandler(recorder: recorder))
+        let worker = try Worker(configuration: configuration, settings: settings, registry: registry)
+        let group = ServiceGroup(
+            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "test-worker"))
+        try await group.run()
+    }
+}
+
+/// Records a run in `test_runs` (created by the tests) when `record` is set.
+func recordRun(_ recorder: PostgresConnection, _ context: JobContext, _ record: Bool?) async throws {
+    guard record == true else { return }
+    try await recorder.execute(
+        "INSERT INTO test_runs (job_id, attempt, worker) VALUES ($1, $2, $3)",
+        [context.jobID, context.attempt, context.worker])
+}
+
+struct NoopHandler: JobHandler {
+    struct Arguments: Codable, Sendable { var record: Bool? }
+    static let kind = "noop"
+    let recorder: PostgresConnection
+
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
+        try await recordRun(recorder, context, arguments.record)
+        return .completed
+    }
+}
+
+struct SleepHandler: JobHandler {
+    struct Arguments: Codable, Sendable { var milliseconds: Int; var record: Bool? }
+    static let kind = "sleep"
+    let recorder: PostgresConnection
+
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
+        try await Task.sleep(for: .milliseconds(arguments.milliseconds))
+        try await recordRun(recorder, context, arguments.record)
+        return .completed
+    }
+}
+
+struct FailHandler: JobHandler {
+    /// Fails the first `failures` attempts (all when nil), or snoozes once
+    /// (`snooze`), or cancels (`cancel`).
+    struct Arguments: Codable, Sendable {
+        var failures: Int?
+        var snoozeMilliseconds: Int?
+        var cancel: Bool?
+        var record: Bool?
+    }
+    struct Planned: Error, CustomStringConvertible { var attempt: Int; var description: String { "planned failure on attempt \(attempt)" } }
+    static let kind = "fail"
+    let recorder: PostgresConnection
+
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
+        try await recordRun(recorder, context, arguments.record)
+        if arguments.cancel == true { return .cancel(reason: "asked to cancel") }
+        if let snooze = arguments.snoozeMilliseconds, context.attempt == 1 {
+            // Snoozing gives the attempt back; count snoozes in test_runs.
+            if (try await recorder.query("SELECT count(*) AS n FROM test_runs WHERE job_id = $1", [context.jobID])[0]
+                .decode("n", as: Int.self)) <= 1
+            {
+                return .snooze(.milliseconds(snooze))
+            }
+            return .completed
+        }
+        if arguments.failures.map({ context.attempt <= $0 }) ?? true { throw Planned(attempt: context.attempt) }
+        return .completed
+    }
+}
