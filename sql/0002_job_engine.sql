@@ -128,6 +128,7 @@ CREATE FUNCTION jobs.enqueue(
     on_duplicate text DEFAULT 'skip'
 ) RETURNS bigint
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     new_id bigint;
     due boolean := enqueue.run_at IS NULL OR enqueue.run_at <= now();
@@ -168,6 +169,7 @@ CREATE FUNCTION jobs.enqueue_many(
     max_attempts integer DEFAULT 20
 ) RETURNS SETOF bigint
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     due boolean := enqueue_many.run_at IS NULL OR enqueue_many.run_at <= now();
 BEGIN

@@ -15,6 +15,27 @@ public enum ChildProcess {
         public var output: String
     }
 
+    /// Starts a program in the background with its output appended to
+    /// `logFile`; returns its pid. Reap it with ``wait(_:)``.
+    public static func spawn(_ path: String, _ arguments: [String], environment: [String: String], logFile: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let environmentStrings = environment.map { "\($0.key)=\($0.value)" }
+        return try spawn(path, arguments, actions: &actions, environment: environmentStrings)
+    }
+
+    /// Waits for a child to end; returns its exit status (128 + signal if killed).
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED / WEXITSTATUS by hand: the macros are not imported.
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+
     public static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { throw ClusterError("pipe failed: errno \(errno)") }
@@ -27,9 +48,34 @@ public enum ChildProcess {
         posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
         posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
 
+        let pid: pid_t
+        do {
+            pid = try spawn(path, arguments, actions: &actions, environment: nil)
+        } catch {
+            close(pipeEnds[1])
+            close(pipeEnds[0])
+            throw error
+        }
+        close(pipeEnds[1])
+        var output = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(pipeEnds[0], &buffer, buffer.count)
+            if count > 0 { output += buffer[0..<count]; continue }
+            if count < 0 && errno == EINTR { continue }
+            break
+        }
+        close(pipeEnds[0])
+        return Outcome(status: wait(pid), output: String(decoding: output, as: UTF8.self))
+    }
+
+    private static func spawn(
+        _ path: String, _ arguments: [String], actions: inout posix_spawn_file_actions_t, environment: [String]?
+    ) throws -> pid_t {
         // The child starts with no blocked signals and default handlers:
         // it would otherwise inherit the calling thread's mask, in which
-        // Dispatch blocks signals such as SIGALRM (pgbench -T relies on it).
+        // Dispatch blocks signals such as SIGALRM (pgbench -T relies on it)
+        // and SIGTERM (a worker must hear it).
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -43,26 +89,14 @@ public enum ChildProcess {
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        close(pipeEnds[1])
+        let spawned = envp.map { posix_spawn(&pid, path, &actions, &attributes, argv, $0) }
+            ?? posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         guard spawned == 0 else {
-            close(pipeEnds[0])
             throw ClusterError("cannot run \(path): \(String(cString: strerror(spawned)))")
         }
-        var output = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(pipeEnds[0], &buffer, buffer.count)
-            if count > 0 { output += buffer[0..<count]; continue }
-            if count < 0 && errno == EINTR { continue }
-            break
-        }
-        close(pipeEnds[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED / WEXITSTATUS by hand: the macros are not imported.
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Outcome(status: exitStatus, output: String(decoding: output, as: UTF8.self))
+        return pid
     }
 }

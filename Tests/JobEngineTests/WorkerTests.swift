@@ -1,0 +1,199 @@
+import Foundation
+@testable import JobEngine
+import PostgresClient
+import TestSupport
+import Testing
+
+/// The runtime in process: what happens to a job that succeeds, fails,
+/// snoozes, cancels, is scheduled, is unique, or cannot be run at all.
+@Suite struct WorkerTests {
+    @Test func aCommittedJobRunsAndARolledBackOneNever() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            struct Abandon: Error {}
+            await #expect(throws: Abandon.self) {
+                try await connection.transaction { connection in
+                    _ = try connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments()))
+                    throw Abandon()
+                }
+            }
+            let committed = try await connection.transaction { connection in
+                try connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments()))
+            }
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [committed])
+            try await worker.stop()
+            #expect(try await connection.query("SELECT count(*) AS n FROM jobs.job")[0].decode("n", as: Int.self) == 1)
+            #expect(try await connection.query("SELECT count(*) AS n FROM test_runs")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
+    @Test func failuresRetryWithBackoffThenDiscardKeepingEveryError() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            var job = NewJob(kind: "record", arguments: RecordingHandler.Arguments(failures: 99))
+            job.maxAttempts = 3
+            let failing = try await connection.enqueue(job)
+            let recovering = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(failures: 2)))
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT bool_and(state IN ('completed', 'discarded')) FROM jobs.job")
+            try await worker.stop()
+            let row = try await connection.query(
+                "SELECT state::text AS s, attempt, jsonb_array_length(errors) AS errors, errors->0->>'error' AS first FROM jobs.job WHERE id = $1", [failing])[0]
+            #expect(try row.decode("s", as: String.self) == "discarded")
+            #expect(try row.decode("attempt", as: Int.self) == 3)
+            #expect(try row.decode("errors", as: Int.self) == 3)
+            #expect(try row.decode("first", as: String.self).contains("Planned"))
+            #expect(try await state(connection, recovering) == "completed")
+            // The retries waited: each attempt after the first came later.
+            let gaps = try await connection.query("""
+                SELECT bool_and(gap > interval '10 milliseconds') AS waited FROM (
+                    SELECT ran_at - lag(ran_at) OVER (ORDER BY ran_at) AS gap FROM test_runs WHERE job_id = $1) g
+                WHERE gap IS NOT NULL
+                """, [failing])
+            #expect(try gaps[0].decode("waited", as: Bool.self))
+        }
+    }
+
+    @Test func snoozeRunsAgainWithoutSpendingAnAttempt() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(snoozeMilliseconds: 300)))
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [id])
+            try await worker.stop()
+            let runs = try await connection.query("SELECT attempt FROM test_runs WHERE job_id = $1 ORDER BY ran_at", [id])
+            #expect(try runs.map { try $0.decode("attempt", as: Int.self) } == [1, 1])
+            let gap = try await connection.query("SELECT max(ran_at) - min(ran_at) >= interval '300 milliseconds' AS ok FROM test_runs")
+            #expect(try gap[0].decode("ok", as: Bool.self))
+        }
+    }
+
+    @Test func cancelEndsTheJobForGood() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(cancel: true)))
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT state = 'cancelled' FROM jobs.job WHERE id = $1", [id])
+            try await worker.stop()
+            let errors = try await connection.query("SELECT errors->0->>'error' AS e, finalized_at IS NOT NULL AS final FROM jobs.job WHERE id = $1", [id])
+            #expect(try errors[0].decode("e", as: String.self).contains("asked to"))
+            #expect(try errors[0].decode("final", as: Bool.self))
+        }
+    }
+
+    @Test func aScheduledJobDoesNotRunBeforeItsTime() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            var job = NewJob(kind: "record", arguments: RecordingHandler.Arguments())
+            job.runAt = Date().addingTimeInterval(1.5)
+            let id = try await connection.enqueue(job)
+            #expect(try await state(connection, id) == "scheduled")
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [id])
+            try await worker.stop()
+            let early = try await connection.query(
+                "SELECT bool_and(r.ran_at >= j.run_at) AS on_time FROM test_runs r JOIN jobs.job j ON j.id = r.job_id")
+            #expect(try early[0].decode("on_time", as: Bool.self))
+        }
+    }
+
+    @Test func aUniqueKeySkipsOrRefusesASecondUnfinishedJob() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            var job = NewJob(kind: "record", arguments: RecordingHandler.Arguments())
+            job.uniqueKey = "settle:order-7"
+            let first = try await connection.enqueue(job)
+            let second = try await connection.enqueue(job)
+            #expect(first == second)
+            let refused = await #expect(throws: PostgresError.self) {
+                try await connection.query("SELECT jobs.enqueue('record', '{}', unique_key => 'settle:order-7', on_duplicate => 'error')")
+            }
+            #expect(refused?.code == .uniqueViolation)
+            #expect(try await connection.query("SELECT count(*) AS n FROM jobs.job")[0].decode("n", as: Int.self) == 1)
+            // Once the first is finished, the key is free again.
+            try await connection.execute("UPDATE jobs.job SET state = 'completed', finalized_at = now() WHERE id = $1", [first])
+            #expect(try await connection.enqueue(job) != first)
+        }
+    }
+
+    @Test func jobsNoHandlerCanRunAreDiscardedNotRetried() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            let unknown = try await connection.enqueue(NewJob(kind: "nobody_handles_this", arguments: [String: Int]()))
+            let undecodable = try await connection.enqueue(NewJob(kind: "record", arguments: ["failures": "many"]))
+            let fine = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments()))
+            let worker = try RunningWorker.start(database) { $0.register(RecordingHandler(settings: database.settings)) }
+            try await eventually(connection, "SELECT count(*) = 3 FROM jobs.job WHERE finalized_at IS NOT NULL")
+            try await worker.stop()
+            for id in [unknown, undecodable] {
+                let row = try await connection.query("SELECT state::text AS s, attempt, errors->0->>'error' AS e FROM jobs.job WHERE id = $1", [id])[0]
+                #expect(try row.decode("s", as: String.self) == "discarded")
+                #expect(try row.decode("attempt", as: Int.self) == 1)
+            }
+            #expect(try await connection.query("SELECT errors->0->>'error' AS e FROM jobs.job WHERE id = $1", [unknown])[0]
+                .decode("e", as: String.self).contains("no handler"))
+            #expect(try await connection.query("SELECT errors->0->>'error' AS e FROM jobs.job WHERE id = $1", [undecodable])[0]
+                .decode("e", as: String.self).contains("do not decode"))
+            #expect(try await state(connection, fine) == "completed")
+        }
+    }
+
+    /// The peers' most common complaint: a slow job rescued while its
+    /// worker is alive, and run twice. Leases are renewed, so it is not.
+    @Test func aSlowJobOfALiveWorkerIsNeverRescued() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 3500)))
+            let worker = try RunningWorker.start(database, handlers: { $0.register(RecordingHandler(settings: database.settings)) }) {
+                $0.lease = .seconds(1)
+                $0.rescueInterval = .milliseconds(100)
+            }
+            try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [id])
+            try await worker.stop()
+            let row = try await connection.query("SELECT attempt, jsonb_array_length(errors) AS errors FROM jobs.job WHERE id = $1", [id])[0]
+            #expect(try row.decode("attempt", as: Int.self) == 1)
+            #expect(try row.decode("errors", as: Int.self) == 0)
+            #expect(try await connection.query("SELECT count(*) AS n FROM test_runs")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
+    /// A worker whose job was rescued (its lease ran out) reports late:
+    /// the report names a holder and attempt that no longer hold the row.
+    @Test func aLateCompletionAfterARescueChangesNothing() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments()))
+            let claimed = try await connection.claimJobs(queue: "default", limit: 1, worker: "slow-worker", lease: .seconds(60))
+            #expect(claimed.map(\.id) == [id])
+            try await connection.execute("UPDATE jobs.job SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [id])
+            #expect(try await connection.rescueExpired() == [id])
+            #expect(try await state(connection, id) == "retryable")
+
+            let late = AttemptResult(jobID: id, attempt: 1, kind: .completed, runAt: nil, message: nil)
+            let changed = try await connection.recordLate([late], worker: "slow-worker")
+            #expect(changed == 0)
+            #expect(try await state(connection, id) == "retryable")
+
+            // Claimed again by another worker: the first one's report still changes nothing.
+            try await connection.promoteDueJobs()
+            let again = try await connection.claimJobs(queue: "default", limit: 1, worker: "other-worker", lease: .seconds(60))
+            #expect(again.first?.attempt == 2)
+            #expect(try await connection.recordLate([late], worker: "slow-worker") == 0)
+            #expect(try await state(connection, id) == "running")
+        }
+    }
+}
+
+extension PostgresConnection {
+    func recordLate(_ results: [AttemptResult], worker: String) throws -> Int {
+        try JobStore.record(self, results, worker: worker)
+    }
+}
