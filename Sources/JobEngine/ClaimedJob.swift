@@ -28,6 +28,8 @@ struct ClaimedJob: Sendable {
 struct AttemptResult: Sendable {
     enum Kind: String, Sendable {
         case completed, failed, discarded, snoozed, cancelled
+        /// Interrupted by shutdown: back to available, attempt not counted.
+        case released
     }
 
     let jobID: Int64

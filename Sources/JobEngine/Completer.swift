@@ -21,7 +21,11 @@ actor Completer {
         self.logger = logger
     }
 
+    /// Jobs whose results are not written yet: still held, leases renewed.
+    private(set) var unwritten: Set<Int64> = []
+
     func submit(_ result: AttemptResult) {
+        unwritten.insert(result.jobID)
         pending.append(result)
         waiter?.resume()
         waiter = nil
@@ -47,6 +51,7 @@ actor Completer {
             do {
                 try await connection.recordAttempts(batch, worker: worker)
                 recorded += batch.count
+                for result in batch { unwritten.remove(result.jobID) }
                 if failures > 0 { logger.info("recording job results again") }
                 failures = 0
             } catch {

@@ -36,7 +36,8 @@ enum JobStore {
         return try connection.execute("""
             UPDATE jobs.job AS j
                SET state = r.state::jobs.job_state,
-                   attempt = CASE WHEN r.state = 'scheduled' THEN j.attempt - 1 ELSE j.attempt END,
+                   -- A snooze or a release at shutdown gives the attempt back.
+                   attempt = CASE WHEN r.state IN ('scheduled', 'available') THEN j.attempt - 1 ELSE j.attempt END,
                    run_at = coalesce(r.run_at, j.run_at),
                    held_by = NULL, lease_expires_at = NULL,
                    finalized_at = CASE WHEN r.state IN ('completed', 'discarded', 'cancelled') THEN now() END,
@@ -58,16 +59,21 @@ enum JobStore {
         case .discarded: return "discarded"
         case .snoozed: return "scheduled"
         case .cancelled: return "cancelled"
+        case .released: return "available"
         }
     }
 
-    /// Extends the lease of every job `worker` holds.
+    /// Extends the leases of the jobs `worker` knows it holds. Only those:
+    /// a claim whose answer was lost with the connection left rows held in
+    /// this worker's name that it never ran, and their leases must run out
+    /// so that the rescue gives them to someone.
     @discardableResult
-    static func renewLeases(_ connection: isolated PostgresConnection, worker: String, lease: Duration) throws -> Int {
-        try connection.execute("""
-            UPDATE jobs.job SET lease_expires_at = now() + $2 * interval '1 millisecond'
-             WHERE state = 'running' AND held_by = $1
-            """, [worker, Int(lease.inSeconds * 1000)])
+    static func renewLeases(_ connection: isolated PostgresConnection, worker: String, jobs: [Int64], lease: Duration) throws -> Int {
+        guard !jobs.isEmpty else { return 0 }
+        return try connection.execute("""
+            UPDATE jobs.job SET lease_expires_at = now() + $3 * interval '1 millisecond'
+             WHERE id = ANY($2) AND state = 'running' AND held_by = $1
+            """, [worker, jobs, Int(lease.inSeconds * 1000)])
     }
 
     /// Returns jobs whose lease expired (their worker died) to be retried,

@@ -185,6 +185,10 @@ public actor Worker: Service {
             case .cancel(let reason):
                 return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .cancelled, runAt: nil, message: "cancelled: \(reason)")
             }
+        } catch where Task.isCancelled {
+            // Cancelled by a shutdown whose grace ran out: not the job's fault.
+            context.logger.info("job interrupted by shutdown; handing it back")
+            return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .released, runAt: Date(), message: nil)
         } catch let failure as JobFailure {
             context.logger.error("discarding job: \(failure)")
             return AttemptResult(jobID: job.id, attempt: job.attempt, kind: .discarded, runAt: nil, message: failure.description)
@@ -238,6 +242,12 @@ public actor Worker: Service {
 
     // MARK: - Maintenance
 
+    /// The jobs this worker knows it holds: running, or run and not yet recorded.
+    private func heldJobs() async -> [Int64] {
+        let unwritten = await completer?.unwritten ?? []
+        return Array(Set(jobTasks.keys).union(unwritten))
+    }
+
     private func maintain(_ connection: PostgresConnection) async {
         let clock = ContinuousClock()
         var nextRenewal = clock.now, nextRescue = clock.now, nextPromotion = clock.now, nextPrune = clock.now
@@ -246,7 +256,8 @@ public actor Worker: Service {
             let now = clock.now
             do {
                 if now >= nextRenewal {
-                    try await connection.renewLeases(worker: instanceID, lease: configuration.lease)
+                    let held = await heldJobs()
+                    try await connection.renewLeases(worker: instanceID, jobs: held, lease: configuration.lease)
                     nextRenewal = now + renewEvery
                 }
                 if now >= nextPromotion {
@@ -281,8 +292,8 @@ extension PostgresConnection {
         try JobStore.setIdle(self, queue: queue, worker: worker, idle: idle)
     }
 
-    func renewLeases(worker: String, lease: Duration) throws {
-        try JobStore.renewLeases(self, worker: worker, lease: lease)
+    func renewLeases(worker: String, jobs: [Int64], lease: Duration) throws {
+        try JobStore.renewLeases(self, worker: worker, jobs: jobs, lease: lease)
     }
 
     func promoteDueJobs() throws { try JobStore.promoteDue(self) }
