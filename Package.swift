@@ -64,6 +64,7 @@ let package = Package(
         .executableTarget(
             name: "timebank",
             dependencies: [
+                "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

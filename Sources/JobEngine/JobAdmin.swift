@@ -1,0 +1,134 @@
+import Foundation
+import PostgresClient
+
+/// What operators do to queues and jobs (`timebank jobs ...`).
+public enum JobAdmin {
+    /// A job as operators see it.
+    public struct JobSummary: Sendable {
+        public var id: Int64
+        public var kind: String
+        public var queue: String
+        public var state: String
+        public var attempt: Int
+        public var maxAttempts: Int
+        public var runAt: Date
+        public var heldBy: String?
+        public var createdAt: Date
+        public var arguments: String
+        public var errors: String
+
+        init(_ row: PostgresRow) throws {
+            id = try row.decode("id")
+            kind = try row.decode("kind")
+            queue = try row.decode("queue")
+            state = try row.decode("state")
+            attempt = try row.decode("attempt")
+            maxAttempts = try row.decode("max_attempts")
+            runAt = try row.decode("run_at")
+            heldBy = try row.decode("held_by")
+            createdAt = try row.decode("created_at")
+            arguments = try row.decode("args")
+            errors = try row.decode("errors")
+        }
+    }
+
+    /// Per queue and state: how many jobs, and the oldest due available job's wait.
+    public struct QueueStats: Sendable {
+        public var queue: String
+        public var paused: Bool
+        public var counts: [String: Int]
+        public var oldestAvailableAge: Double?
+    }
+
+    static let columns = "id, kind, queue, state::text AS state, attempt, max_attempts, run_at, held_by, created_at, args::text AS args, errors::text AS errors"
+
+    public static func setPaused(_ connection: isolated PostgresConnection, queue: String, paused: Bool) throws {
+        try connection.execute("""
+            INSERT INTO jobs.queue (name, paused) VALUES ($1, $2)
+            ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
+            """, [queue, paused])
+        // Resuming wakes idle workers at once.
+        if !paused { try connection.query("SELECT jobs.wake($1)", [queue]) }
+    }
+
+    public static func stats(_ connection: isolated PostgresConnection) throws -> [QueueStats] {
+        let rows = try connection.query("""
+            WITH queues AS (SELECT DISTINCT queue FROM jobs.job UNION SELECT name FROM jobs.queue)
+            SELECT q.queue,
+                   coalesce((SELECT paused FROM jobs.queue WHERE name = q.queue), false) AS paused,
+                   (SELECT coalesce(jsonb_object_agg(state, n), '{}')::text
+                      FROM (SELECT state::text, count(*) AS n FROM jobs.job WHERE queue = q.queue GROUP BY state) s) AS counts,
+                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs.job
+                     WHERE queue = q.queue AND state = 'available' AND run_at <= now()) AS oldest
+              FROM queues q ORDER BY q.queue
+            """)
+        return try rows.map { row in
+            let counts = try JSONDecoder().decode([String: Int].self, from: Data(try row.decode("counts", as: String.self).utf8))
+            return QueueStats(queue: try row.decode("queue"), paused: try row.decode("paused"), counts: counts,
+                              oldestAvailableAge: try row.decode("oldest", as: Double?.self))
+        }
+    }
+
+    public static func list(
+        _ connection: isolated PostgresConnection, state: String?, queue: String?, kind: String?, limit: Int
+    ) throws -> [JobSummary] {
+        try connection.query("""
+            SELECT \(columns) FROM jobs.job
+             WHERE ($1::text IS NULL OR state::text = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)
+             ORDER BY id DESC LIMIT $4
+            """, [state, queue, kind, limit]).map(JobSummary.init)
+    }
+
+    public static func show(_ connection: isolated PostgresConnection, id: Int64) throws -> JobSummary? {
+        try connection.query("SELECT \(columns) FROM jobs.job WHERE id = $1", [id]).first.map(JobSummary.init)
+    }
+
+    /// Makes a job that is not running available now, with at least one
+    /// attempt left. Returns false when there is no such job.
+    public static func retry(_ connection: isolated PostgresConnection, id: Int64) throws -> Bool {
+        try connection.transaction { connection in
+            let rows = try connection.query("""
+                UPDATE jobs.job SET state = 'available', run_at = now(), finalized_at = NULL,
+                       max_attempts = greatest(max_attempts, attempt + 1)
+                 WHERE id = $1 AND state <> 'running'
+                RETURNING queue
+                """, [id])
+            guard let queue = try rows.first?.decode("queue", as: String.self) else { return false }
+            try connection.query("SELECT jobs.wake($1)", [queue])
+            return true
+        }
+    }
+
+    /// Cancels an unfinished job. A running one is cancelled too: its
+    /// worker's result will be refused, since the row is no longer running.
+    public static func cancel(_ connection: isolated PostgresConnection, id: Int64) throws -> Bool {
+        try connection.execute("""
+            UPDATE jobs.job SET state = 'cancelled', finalized_at = now(), held_by = NULL, lease_expires_at = NULL,
+                   errors = errors || jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator')
+             WHERE id = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')
+            """, [id]) == 1
+    }
+
+    /// Deletes finished jobs older than `retention`; returns how many.
+    public static func prune(_ connection: isolated PostgresConnection, retention: Duration) throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try JobStore.prune(connection, retention: retention)
+            total += deleted
+            if deleted < 10_000 { return total }
+        }
+    }
+}
+
+// The same, as calls on a connection (one hop each).
+extension PostgresConnection {
+    public func jobStats() throws -> [JobAdmin.QueueStats] { try JobAdmin.stats(self) }
+    public func listJobs(state: String?, queue: String?, kind: String?, limit: Int) throws -> [JobAdmin.JobSummary] {
+        try JobAdmin.list(self, state: state, queue: queue, kind: kind, limit: limit)
+    }
+    public func showJob(_ id: Int64) throws -> JobAdmin.JobSummary? { try JobAdmin.show(self, id: id) }
+    public func retryJob(_ id: Int64) throws -> Bool { try JobAdmin.retry(self, id: id) }
+    public func cancelJob(_ id: Int64) throws -> Bool { try JobAdmin.cancel(self, id: id) }
+    public func pauseQueue(_ queue: String, paused: Bool) throws { try JobAdmin.setPaused(self, queue: queue, paused: paused) }
+    public func pruneJobs(retention: Duration) throws -> Int { try JobAdmin.prune(self, retention: retention) }
+}
