@@ -72,6 +72,15 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "job-bench",
+            dependencies: [
+                "JobEngine",
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "driver-bench",
             dependencies: [
                 "PostgresClient",

@@ -47,6 +47,18 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
         return copy
     }
 
+    /// The conninfo with the ``database`` override folded in, for handing
+    /// to another process as its `DATABASE_URL`.
+    public var conninfoWithDatabase: String {
+        guard let database else { return conninfo }
+        if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") {
+            // Query parameters override the URI's path in libpq.
+            return conninfo + (conninfo.contains("?") ? "&" : "?") + "dbname=" + database
+        }
+        let quoted = database.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+        return conninfo + (conninfo.isEmpty ? "" : " ") + "dbname='\(quoted)'"
+    }
+
     /// The password given in the conninfo, if any, so that it can be
     /// removed from messages.
     var password: String? {

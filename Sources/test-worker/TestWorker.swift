@@ -47,6 +47,7 @@ struct TestWorker: AsyncParsableCommand {
         registry.register(NoopHandler(recorder: recorder))
         registry.register(SleepHandler(recorder: recorder))
         registry.register(FailHandler(recorder: recorder))
+        registry.register(StampHandler(recorder: recorder))
         let worker = try Worker(configuration: configuration, settings: settings, registry: registry)
         let group = ServiceGroup(
             services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "test-worker"))
@@ -111,6 +112,22 @@ struct FailHandler: JobHandler {
             return .completed
         }
         if arguments.failures.map({ context.attempt <= $0 }) ?? true { throw Planned(attempt: context.attempt) }
+        return .completed
+    }
+}
+
+/// Records when it started, on the system-wide monotonic clock, for the
+/// benchmark's pickup latency (enqueue commit to handler start).
+struct StampHandler: JobHandler {
+    struct Arguments: Codable, Sendable {}
+    static let kind = "stamp"
+    let recorder: PostgresConnection
+
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        try await recorder.execute("INSERT INTO bench_pickup (job_id, started_ns) VALUES ($1, $2)", [context.jobID, nanoseconds])
         return .completed
     }
 }

@@ -19,13 +19,9 @@ import Testing
         static func start(_ settings: ConnectionSettings, _ arguments: [String] = []) throws -> WorkerProcess {
             let log = "/tmp/test-worker-\(UUID().uuidString.prefix(8)).log"
             var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = settings.conninfo + (settings.database.map { separator(settings.conninfo) + "dbname=\($0)" } ?? "")
+            environment["DATABASE_URL"] = settings.conninfoWithDatabase
             let pid = try ChildProcess.spawn(executable, ["--poll-milliseconds", "200"] + arguments, environment: environment, logFile: log)
             return WorkerProcess(pid: pid, log: log)
-        }
-
-        private static func separator(_ conninfo: String) -> String {
-            conninfo.hasPrefix("postgres") ? (conninfo.contains("?") ? "&" : "?") : " "
         }
 
         func signal(_ signal: Int32) { kill(pid, signal) }

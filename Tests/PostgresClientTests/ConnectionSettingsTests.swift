@@ -23,6 +23,8 @@ import Testing
         let keyValue = ConnectionSettings(conninfo: "host=db user=worker password='s3cret pw' dbname=timebank")
         #expect(!"\(keyValue)".contains("s3cret"))
         #expect(keyValue.withDatabase("other").redacted.contains("dbname=other"))
+        #expect(keyValue.withDatabase("other").conninfoWithDatabase.hasSuffix("dbname='other'"))
+        #expect(uri.withDatabase("b").conninfoWithDatabase.hasSuffix("?sslmode=require&dbname=b"))
     }
 
     @Test func unreachableHostIsNamed() async throws {

@@ -1,0 +1,236 @@
+import ArgumentParser
+import Foundation
+import JobEngine
+import PostgresClient
+import TimebankDatabase
+
+/// The job engine measured the way `../shared/peer-bench` measures the
+/// peers: enqueue one by one and in batches, drain with 2 worker processes
+/// x concurrency 10, pickup latency to an idle worker; plus the cost of a
+/// NOTIFY per enqueue against our notify-when-someone-idles scheme.
+@main
+struct JobBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "job-bench", abstract: "Benchmark of the job engine (build with -c release).",
+        discussion: "Uses DATABASE_URL's server (else the local cluster); creates and drops a database job_bench on it.")
+
+    @Option(help: "Jobs to enqueue and drain.") var jobs = 20_000
+    @Option(help: "Batch size for batch enqueue.") var batch = 1000
+    @Option(help: "Pickup-latency jobs (after 10 of warm-up).") var latencyJobs = 500
+    @Option(help: "Gap between pickup-latency jobs, ms.") var gapMilliseconds = 20
+    @Option(help: "Seconds per notify-cost run.") var notifySeconds = 10
+    @Option(help: "Worker processes for the drain.") var processes = 2
+    @Option(help: "Concurrency per worker process.") var concurrency = 10
+
+    func run() async throws {
+        let server: ConnectionSettings
+        if let configured = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "job-bench") {
+            server = configured
+        } else {
+            server = ConnectionSettings(conninfo: try await LocalCluster.forCheckout().start(), applicationName: "job-bench")
+        }
+        let settings = try await freshDatabase(server)
+        let connection = try await PostgresConnection.connect(settings)
+        try await connection.executeScript("""
+            CREATE TABLE bench_pickup (job_id bigint PRIMARY KEY, started_ns bigint NOT NULL);
+            CREATE TABLE test_runs (job_id bigint, attempt int, worker text, ran_at timestamptz DEFAULT clock_timestamp());
+            """)
+        var report: [(String, String)] = []
+
+        let oneByOne = try await enqueueOneByOne(connection, count: jobs)
+        report.append(("enqueue one by one (1 producer, 1 txn/job), jobs/s", format(oneByOne)))
+        try await connection.executeScript("DELETE FROM jobs.job")
+
+        let batched = try await enqueueBatches(connection, count: jobs, batch: batch)
+        report.append(("enqueue in batches of \(batch), jobs/s", format(batched)))
+
+        let drain = try await drainWithWorkers(connection, settings, count: jobs)
+        report.append(("drain, jobs/s (release -> last job finished)", format(drain.rate)))
+        report.append(("drain, steady jobs/s (first -> last job start)", format(drain.steady)))
+        report.append(("drain wall time, s", String(format: "%.2f", drain.seconds)))
+        report.append(("jobs left in queue after drain", "\(drain.left)"))
+
+        let latency = try await pickupLatency(connection, settings)
+        for (label, value) in latency { report.append((label, value)) }
+
+        let notify = try await notifyCost(settings)
+        report.append(("enqueue, 8 producers, our scheme (no idle worker: no NOTIFY), jobs/s", format(notify.ours)))
+        report.append(("enqueue, 8 producers, a NOTIFY per enqueue, jobs/s", format(notify.always)))
+
+        await connection.close()
+        print("\njob-bench: \(processes) worker processes x concurrency \(concurrency), \(jobs) no-op jobs")
+        for (label, value) in report {
+            print(label.padding(toLength: 72, withPad: " ", startingAt: 0) + value)
+        }
+    }
+
+    func format(_ value: Double) -> String { String(format: "%.0f", value) }
+
+    /// Drops and recreates `job_bench`, migrated.
+    func freshDatabase(_ server: ConnectionSettings) async throws -> ConnectionSettings {
+        let admin = try await PostgresConnection.connect(server.withDatabase("postgres"))
+        try await admin.executeScript("DROP DATABASE IF EXISTS job_bench WITH (FORCE)")
+        try await admin.executeScript("CREATE DATABASE job_bench")
+        await admin.close()
+        let settings = server.withDatabase("job_bench")
+        let connection = try await PostgresConnection.connect(settings)
+        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        await connection.close()
+        return settings
+    }
+
+    func enqueueOneByOne(_ connection: PostgresConnection, count: Int) async throws -> Double {
+        try await connection.executeScript("CHECKPOINT")
+        let started = ContinuousClock.now
+        try await enqueueLoop(connection, count: count)
+        return Double(count) / started.duration(to: .now).inSeconds
+    }
+
+    func enqueueBatches(_ connection: PostgresConnection, count: Int, batch: Int) async throws -> Double {
+        try await connection.executeScript("CHECKPOINT")
+        let arguments = Array(repeating: [String: Int](), count: batch)
+        let started = ContinuousClock.now
+        var enqueued = 0
+        while enqueued < count {
+            let size = min(batch, count - enqueued)
+            _ = try await connection.enqueueMany(kind: "noop", arguments: Array(arguments.prefix(size)), queue: "bench")
+            enqueued += size
+        }
+        return Double(count) / started.duration(to: .now).inSeconds
+    }
+
+    struct Drain { var rate: Double; var steady: Double; var seconds: Double; var left: Int }
+
+    func drainWithWorkers(_ connection: PostgresConnection, _ settings: ConnectionSettings, count: Int) async throws -> Drain {
+        try await connection.executeScript("VACUUM ANALYZE jobs.job")
+        try await connection.executeScript("CHECKPOINT")
+        try await connection.pauseQueue("bench", paused: true)
+        let workers = try (0..<processes).map { _ in
+            try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10"])
+        }
+        // Every worker connected and waiting: the barrier.
+        try await waitFor(connection, "SELECT count(*) = $1 FROM jobs.idle_worker WHERE queue = 'bench'", [processes])
+        let released = try await connection.query("SELECT clock_timestamp() AS t")[0].decode("t", as: Date.self)
+        try await connection.pauseQueue("bench", paused: false)
+        try await waitFor(connection, """
+            SELECT NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'bench' AND state = 'available')
+               AND NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'bench' AND state = 'running')
+            """, [], every: .milliseconds(10))
+        let row = try await connection.query("""
+            SELECT max(finalized_at) AS last, min(attempted_at) AS first_start, max(attempted_at) AS last_start,
+                   count(*) FILTER (WHERE state <> 'completed') AS left
+              FROM jobs.job WHERE queue = 'bench'
+            """)[0]
+        for worker in workers { worker.stop() }
+        let last: Date = try row.decode("last"), firstStart: Date = try row.decode("first_start"), lastStart: Date = try row.decode("last_start")
+        let seconds = last.timeIntervalSince(released)
+        return Drain(rate: Double(count) / seconds, steady: Double(count) / lastStart.timeIntervalSince(firstStart),
+                     seconds: seconds, left: try row.decode("left"))
+    }
+
+    func pickupLatency(_ connection: PostgresConnection, _ settings: ConnectionSettings) async throws -> [(String, String)] {
+        let worker = try BenchWorker.start(settings, ["--queues", "latency", "--concurrency", "10"])
+        try await waitFor(connection, "SELECT count(*) = 1 FROM jobs.idle_worker WHERE queue = 'latency'", [])
+        var enqueued: [Int64: Int64] = [:]
+        for _ in 0..<(latencyJobs + 10) {
+            let id = try await connection.enqueue(NewJob(kind: "stamp", arguments: [String: Int](), queue: "latency"))
+            enqueued[id] = monotonicNanoseconds()
+            try await Task.sleep(for: .milliseconds(gapMilliseconds))
+        }
+        try await waitFor(connection, "SELECT count(*) = $1 FROM bench_pickup", [latencyJobs + 10])
+        worker.stop()
+        let started = try await connection.query("SELECT job_id, started_ns FROM bench_pickup ORDER BY job_id")
+        let latencies = try started.dropFirst(10).map { row -> Double in
+            let id: Int64 = try row.decode("job_id")
+            return Double(try row.decode("started_ns", as: Int64.self) - enqueued[id]!) / 1e6
+        }.sorted()
+        func percentile(_ p: Double) -> String { String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+        return [
+            ("pickup latency p50, ms", percentile(0.50)), ("pickup latency p95, ms", percentile(0.95)),
+            ("pickup latency p99, ms", percentile(0.99)), ("pickup latency max, ms", String(format: "%.2f", latencies.last!)),
+            ("share of pickups > 10 ms", String(format: "%.3f", Double(latencies.filter { $0 > 10 }.count) / Double(latencies.count))),
+        ]
+    }
+
+    struct NotifyCost { var ours: Double; var always: Double }
+
+    /// 8 producers, one job per transaction each, for `notifySeconds`:
+    /// `jobs.enqueue` as it is (no idle worker, so no NOTIFY), then the same
+    /// statement with a `pg_notify` in the same transaction.
+    func notifyCost(_ settings: ConnectionSettings) async throws -> NotifyCost {
+        func run(_ sql: String) async throws -> Double {
+            var producers: [PostgresConnection] = []
+            for _ in 0..<8 { producers.append(try await PostgresConnection.connect(settings)) }
+            try await producers[0].executeScript("CHECKPOINT")
+            let seconds = notifySeconds
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for producer in producers {
+                    group.addTask { try await producer.withPreferredExecutor { try await producer.repeatFor(.seconds(seconds), sql) } }
+                }
+                return try await group.reduce(0, +)
+            }
+            for producer in producers { await producer.close() }
+            return Double(counts) / Double(seconds)
+        }
+        let ours = try await run("SELECT jobs.enqueue('noop', '{}', 'notifybench')")
+        let always = try await run("SELECT jobs.enqueue('noop', '{}', 'notifybench'), pg_notify('jobs_notifybench', '')")
+        return NotifyCost(ours: ours, always: always)
+    }
+
+    func waitFor(_ connection: PostgresConnection, _ sql: String, _ parameters: [any PostgresEncodable], every: Duration = .milliseconds(20)) async throws {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while ContinuousClock.now < deadline {
+            if try await connection.query(sql, parameters)[0].decode(column: 0, as: Bool.self) { return }
+            try await Task.sleep(for: every)
+        }
+        throw ValidationError("timed out waiting for: \(sql)")
+    }
+}
+
+func enqueueLoop(_ connection: isolated PostgresConnection, count: Int) throws {
+    for _ in 0..<count {
+        _ = try connection.enqueue(NewJob(kind: "noop", arguments: [String: Int](), queue: "bench"))
+    }
+}
+
+extension PostgresConnection {
+    func repeatFor(_ duration: Duration, _ sql: String) throws -> Int {
+        let deadline = ContinuousClock.now + duration
+        var count = 0
+        while ContinuousClock.now < deadline {
+            try query(sql)
+            count += 1
+        }
+        return count
+    }
+}
+
+func monotonicNanoseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+}
+
+extension Duration {
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A `test-worker` process (built beside this executable).
+struct BenchWorker {
+    let pid: pid_t
+
+    static func start(_ settings: ConnectionSettings, _ arguments: [String]) throws -> BenchWorker {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("test-worker").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = settings.conninfoWithDatabase
+        let pid = try ChildProcess.spawn(
+            executable, ["--log-level", "warning", "--poll-milliseconds", "1000"] + arguments,
+            environment: environment, logFile: "/tmp/job-bench-worker.log")
+        return BenchWorker(pid: pid)
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        _ = ChildProcess.wait(pid)
+    }
+}
