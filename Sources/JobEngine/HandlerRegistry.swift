@@ -9,10 +9,11 @@ public struct HandlerRegistry: Sendable {
     public init() {}
 
     public mutating func register<H: JobHandler>(_ handler: H) {
+        let decoder = JSONDecoder()
         handlers[H.kind] = { arguments, context in
             let decoded: H.Arguments
             do {
-                decoded = try JSONDecoder().decode(H.Arguments.self, from: Data(arguments.utf8))
+                decoded = try decoder.decode(H.Arguments.self, from: Data(arguments.utf8))
             } catch {
                 throw JobFailure.undecodableArguments(kind: H.kind, reason: "\(error)")
             }

@@ -18,6 +18,7 @@ public actor Worker: Service {
     private let settings: ConnectionSettings
     private let registry: HandlerRegistry
     private let logger: Logger
+    private let metrics: JobMetrics
 
     private var stopping = false
     private var running: [String: Int] = [:]
@@ -41,6 +42,7 @@ public actor Worker: Service {
         var logger = logger
         logger[metadataKey: "worker"] = "\(instanceID)"
         self.logger = logger
+        self.metrics = JobMetrics(factory: configuration.metricsFactory)
     }
 
     public func run() async throws {
@@ -59,10 +61,17 @@ public actor Worker: Service {
         for connection in producerConnections.values { connection.wakeUp() }
     }
 
+    /// Free slots that make a claim worth a round trip.
+    private var claimThreshold: Int { max(1, min(configuration.claimBatch, configuration.concurrency / 2)) }
+
     private func connect(_ role: String) async throws -> PostgresConnection {
         var settings = self.settings
         settings.applicationName = "\(configuration.name) \(role)"
-        return try await PostgresConnection.connect(settings, logger: logger)
+        let connection = try await PostgresConnection.connect(settings, logger: logger)
+        if configuration.asynchronousCommit {
+            try await connection.executeScript("SET synchronous_commit = off")
+        }
+        return connection
     }
 
     private func runUntilStopped() async throws {
@@ -115,8 +124,10 @@ public actor Worker: Service {
                     try await connection.listen(channel)
                     listening = true
                 }
+                // Claim when half the slots are free (or all are), not
+                // per freed slot: a batch per round trip, not a job.
                 let free = configuration.concurrency - running[queue, default: 0]
-                if free > 0 {
+                if free >= claimThreshold || free == configuration.concurrency {
                     let wanted = min(free, configuration.claimBatch)
                     let jobs = try await connection.claimJobs(
                         queue: queue, limit: wanted, worker: instanceID, lease: configuration.lease)
@@ -161,8 +172,12 @@ public actor Worker: Service {
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
             maxAttempts: job.maxAttempts, worker: instanceID, logger: logger)
         let backoff = configuration.backoff
+        let metrics = self.metrics
+        metrics.claimed(job)
         jobTasks[job.id] = Task {
+            let started = ContinuousClock.now
             let result = await Self.execute(job, handler: handler, context: context, backoff: backoff)
+            metrics.finished(job, result, runTime: started.duration(to: .now))
             await self.finished(job, result)
         }
     }
@@ -208,9 +223,11 @@ public actor Worker: Service {
     private func finished(_ job: ClaimedJob, _ result: AttemptResult) async {
         await completer?.submit(result)
         jobTasks[job.id] = nil
-        let wasFull = running[job.queue, default: 0] >= configuration.concurrency
         running[job.queue, default: 0] -= 1
-        if wasFull { producerConnections[job.queue]?.wakeUp() }
+        // The producer waits for enough free slots to claim a batch.
+        if configuration.concurrency - running[job.queue, default: 0] == claimThreshold {
+            producerConnections[job.queue]?.wakeUp()
+        }
         if jobTasks.isEmpty, let drained {
             self.drained = nil
             drained.resume()
@@ -266,6 +283,7 @@ public actor Worker: Service {
                 }
                 if now >= nextRescue {
                     let rescued = try await connection.rescueExpired()
+                    metrics.rescued(rescued.count)
                     if !rescued.isEmpty { logger.warning("rescued jobs whose worker stopped renewing", metadata: ["jobs": "\(rescued)"]) }
                     nextRescue = now + configuration.rescueInterval
                 }

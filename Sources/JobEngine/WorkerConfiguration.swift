@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// Everything a worker's runtime can be tuned by, validated before it starts.
@@ -27,6 +28,14 @@ public struct WorkerConfiguration: Sendable {
     /// are cancelled and handed back.
     public var shutdownGrace: Duration = .seconds(10)
     public var backoff = Backoff()
+    /// Commit claims and results without waiting for their WAL flush
+    /// (`synchronous_commit = off` on the runtime's own sessions). A database
+    /// crash can then forget the last moment's claims and results: those
+    /// jobs run again, which at-least-once delivery allows; enqueues and the
+    /// handlers' own transactions stay as durable as the server makes them.
+    public var asynchronousCommit = false
+    /// Where the runtime's metrics go (the process's bootstrapped backend by default).
+    public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 
     public init(name: String, queues: [String]) {
         self.name = name

@@ -21,6 +21,7 @@ struct JobBench: AsyncParsableCommand {
     @Option(help: "Seconds per notify-cost run.") var notifySeconds = 10
     @Option(help: "Worker processes for the drain.") var processes = 2
     @Option(help: "Concurrency per worker process.") var concurrency = 10
+    @Flag(help: "Workers commit claims and results asynchronously.") var asynchronousCommit = false
 
     func run() async throws {
         let server: ConnectionSettings
@@ -106,7 +107,8 @@ struct JobBench: AsyncParsableCommand {
         try await connection.executeScript("CHECKPOINT")
         try await connection.pauseQueue("bench", paused: true)
         let workers = try (0..<processes).map { _ in
-            try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10"])
+            try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10"]
+                + (asynchronousCommit ? ["--asynchronous-commit"] : []))
         }
         // Every worker connected and waiting: the barrier.
         try await waitFor(connection, "SELECT count(*) = $1 FROM jobs.idle_worker WHERE queue = 'bench'", [processes])

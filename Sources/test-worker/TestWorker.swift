@@ -22,6 +22,7 @@ struct TestWorker: AsyncParsableCommand {
     @Option(help: "Shutdown grace in milliseconds.") var graceMilliseconds = 10_000
     @Option(help: "Base backoff in milliseconds.") var backoffMilliseconds = 1000
     @Option(help: "Log level.") var logLevel = "info"
+    @Flag(help: "Commit claims and results asynchronously (synchronous_commit = off).") var asynchronousCommit = false
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -41,6 +42,7 @@ struct TestWorker: AsyncParsableCommand {
         configuration.rescueInterval = .milliseconds(rescueMilliseconds)
         configuration.shutdownGrace = .milliseconds(graceMilliseconds)
         configuration.backoff = Backoff(base: .milliseconds(backoffMilliseconds), maximum: .seconds(60))
+        configuration.asynchronousCommit = asynchronousCommit
 
         let recorder = try await PostgresConnection.connect(settings)
         var registry = HandlerRegistry()
