@@ -22,6 +22,10 @@ struct JobBench: AsyncParsableCommand {
     @Option(help: "Worker processes for the drain.") var processes = 2
     @Option(help: "Concurrency per worker process.") var concurrency = 10
     @Flag(help: "Workers commit claims and results asynchronously.") var asynchronousCommit = false
+    @Option(help: "Finished jobs (and a tenth as many waiting on another queue) put in the table before the drain, to show the cost of a large table.")
+    var prefillFinished = 0
+    @Flag(help: "Measure the drain only.") var drainOnly = false
+    @Flag(help: "Turn autovacuum off for the jobs table during the run (to see its share).") var noAutovacuum = false
 
     func run() async throws {
         let server: ConnectionSettings
@@ -37,6 +41,14 @@ struct JobBench: AsyncParsableCommand {
             CREATE TABLE test_runs (job_id bigint, attempt int, worker text, ran_at timestamptz DEFAULT clock_timestamp());
             """)
         var report: [(String, String)] = []
+        if drainOnly {
+            if noAutovacuum { try await connection.executeScript("ALTER TABLE jobs.job SET (autovacuum_enabled = false)") }
+            try await prefill(connection)
+            _ = try await enqueueBatches(connection, count: jobs, batch: batch)
+            let drain = try await drainWithWorkers(connection, settings, count: jobs)
+            print("drain with \(prefillFinished) finished and \(prefillFinished / 10) waiting jobs in the table: \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))")
+            return
+        }
 
         let oneByOne = try await enqueueOneByOne(connection, count: jobs)
         report.append(("enqueue one by one (1 producer, 1 txn/job), jobs/s", format(oneByOne)))
@@ -63,6 +75,17 @@ struct JobBench: AsyncParsableCommand {
         for (label, value) in report {
             print(label.padding(toLength: 72, withPad: " ", startingAt: 0) + value)
         }
+    }
+
+    /// Finished jobs, and waiting ones on a queue no worker serves.
+    func prefill(_ connection: PostgresConnection) async throws {
+        guard prefillFinished > 0 else { return }
+        try await connection.query("""
+            INSERT INTO jobs.job (kind, queue, state, finalized_at, attempt)
+            SELECT 'noop', 'bench', 'completed', now() - interval '1 hour', 1 FROM generate_series(1, $1::int)
+            """, [prefillFinished])
+        try await connection.query("INSERT INTO jobs.job (kind, queue) SELECT 'noop', 'elsewhere' FROM generate_series(1, $1::int)",
+                                   [prefillFinished / 10])
     }
 
     func format(_ value: Double) -> String { String(format: "%.0f", value) }
@@ -121,8 +144,8 @@ struct JobBench: AsyncParsableCommand {
         let row = try await connection.query("""
             SELECT max(finalized_at) AS last, min(attempted_at) AS first_start, max(attempted_at) AS last_start,
                    count(*) FILTER (WHERE state <> 'completed') AS left
-              FROM jobs.job WHERE queue = 'bench'
-            """)[0]
+              FROM jobs.job WHERE queue = 'bench' AND attempted_at >= $1
+            """, [released])[0]
         for worker in workers { worker.stop() }
         let last: Date = try row.decode("last"), firstStart: Date = try row.decode("first_start"), lastStart: Date = try row.decode("last_start")
         let seconds = last.timeIntervalSince(released)
