@@ -145,6 +145,28 @@ import Testing
         }
     }
 
+    /// Over a run of many rounds, pruning keeps the table to about what the
+    /// retention covers, not everything ever enqueued.
+    @Test func pruningKeepsTheTableBounded() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let worker = try RunningWorker.start(database, handlers: { $0.register(NoopJob()) }) {
+                $0.retention = .milliseconds(200)
+                $0.pruneInterval = .milliseconds(100)
+            }
+            var largest = 0
+            for _ in 0..<8 {
+                _ = try await connection.enqueueMany(kind: "noop", arguments: Array(repeating: [String: Int](), count: 500))
+                try await eventually(connection, "SELECT count(*) = 0 FROM jobs.job WHERE finalized_at IS NULL")
+                try await Task.sleep(for: .milliseconds(400))
+                largest = max(largest, try await connection.query("SELECT count(*) AS n FROM jobs.job")[0].decode("n", as: Int.self))
+            }
+            try await worker.stop()
+            // 4,000 jobs went through; after each round's retention the table held at most one round.
+            #expect(largest <= 500, "the table held \(largest) rows")
+        }
+    }
+
     /// The peers' most common complaint: a slow job rescued while its
     /// worker is alive, and run twice. Leases are renewed, so it is not.
     @Test func aSlowJobOfALiveWorkerIsNeverRescued() async throws {
@@ -196,4 +218,10 @@ extension PostgresConnection {
     func recordLate(_ results: [AttemptResult], worker: String) throws -> Int {
         try JobStore.record(self, results, worker: worker)
     }
+}
+
+struct NoopJob: JobHandler {
+    struct Arguments: Codable, Sendable {}
+    static let kind = "noop"
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome { .completed }
 }
