@@ -58,6 +58,18 @@ public struct LocalCluster: Sendable {
         return home
     }
 
+    /// The settings every command uses: `DATABASE_URL`, else the `PG*`
+    /// variables, else this checkout's local cluster (started if needed).
+    public static func resolveSettings(
+        applicationName: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> ConnectionSettings {
+        if let settings = ConnectionSettings.fromEnvironment(environment, applicationName: applicationName) {
+            return settings
+        }
+        let url = try await forCheckout(environment: environment).start()
+        return ConnectionSettings(conninfo: url, applicationName: applicationName)
+    }
+
     // MARK: - State
 
     public var isInitialized: Bool {

@@ -18,12 +18,7 @@ struct DriverBench: AsyncParsableCommand {
     @Option(help: "Rows in the table the SELECT reads.") var rows = 10_000
 
     func run() async throws {
-        let settings: ConnectionSettings
-        if let configured = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "driver-bench") {
-            settings = configured
-        } else {
-            settings = ConnectionSettings(conninfo: try await LocalCluster.forCheckout().start(), applicationName: "driver-bench")
-        }
+        let settings = try await LocalCluster.resolveSettings(applicationName: "driver-bench")
         let connection = try await PostgresConnection.connect(settings)
         try await prepareTables(connection)
         let pgbench = try PGBench(conninfo: settings.conninfo, rows: rows)
@@ -101,16 +96,16 @@ let insertSQL = "INSERT INTO bench_driver_insert (account, minutes, note) VALUES
 
 /// The loop runs on the connection's own thread (an `isolated` parameter),
 /// as a worker's hot path does: each query is a plain call, no thread hop.
-func selectOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
-    try timed(for: duration) {
+func selectOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
+    try await timed(for: duration) {
         let row = try connection.query(selectSQL, [nextID(rows)])[0]
         _ = try row.decode("balance", as: Int.self)
         _ = try row.decode("note", as: String.self)
     }
 }
 
-func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) throws -> Measurement {
-    try timed(for: duration) {
+func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
+    try await timed(for: duration) {
         try connection.execute(insertSQL, [nextID(rows), 60, "bench"])
     }
 }
@@ -118,7 +113,7 @@ func insertOnConnection(_ connection: isolated PostgresConnection, rows: Int, fo
 /// The same from a task outside the actor: every call hops to the
 /// connection's thread and back.
 func selectWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
-    try await timedAsync(for: duration) {
+    try await timed(for: duration) {
         let result = try await connection.query(selectSQL, [nextID(rows)])
         _ = try result[0].decode("balance", as: Int.self)
         _ = try result[0].decode("note", as: String.self)
@@ -126,7 +121,7 @@ func selectWithHops(_ connection: PostgresConnection, rows: Int, for duration: D
 }
 
 func insertWithHops(_ connection: PostgresConnection, rows: Int, for duration: Duration) async throws -> Measurement {
-    try await timedAsync(for: duration) {
+    try await timed(for: duration) {
         try await connection.execute(insertSQL, [nextID(rows), 60, "bench"])
     }
 }
@@ -140,25 +135,10 @@ func cpuSeconds(_ who: Int32 = RUSAGE_SELF.rawValue) -> Double {
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
-func timed(for duration: Duration, _ body: () throws -> Void) rethrows -> Measurement {
-    let cpuBefore = cpuSeconds()
-    var latencies: [Duration] = []
-    latencies.reserveCapacity(200_000)
-    let clock = ContinuousClock()
-    let start = clock.now
-    let deadline = start + duration
-    var now = start
-    while now < deadline {
-        try body()
-        let after = clock.now
-        latencies.append(after - now)
-        now = after
-    }
-    let cpu = (cpuSeconds() - cpuBefore) * 1e6 / Double(latencies.count)
-    return Measurement(count: latencies.count, elapsed: now - start, latencies: latencies, clientCPUMicroseconds: cpu)
-}
-
-func timedAsync(for duration: Duration, _ body: () async throws -> Void) async rethrows -> Measurement {
+/// Runs in the caller's isolation (#isolation), so a loop on the connection stays there.
+func timed(
+    isolation: isolated (any Actor)? = #isolation, for duration: Duration, _ body: () async throws -> Void
+) async rethrows -> Measurement {
     let cpuBefore = cpuSeconds()
     var latencies: [Duration] = []
     latencies.reserveCapacity(200_000)

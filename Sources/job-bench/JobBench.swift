@@ -28,12 +28,7 @@ struct JobBench: AsyncParsableCommand {
     @Flag(help: "Turn autovacuum off for the jobs table during the run (to see its share).") var noAutovacuum = false
 
     func run() async throws {
-        let server: ConnectionSettings
-        if let configured = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "job-bench") {
-            server = configured
-        } else {
-            server = ConnectionSettings(conninfo: try await LocalCluster.forCheckout().start(), applicationName: "job-bench")
-        }
+        let server = try await LocalCluster.resolveSettings(applicationName: "job-bench")
         let settings = try await freshDatabase(server)
         let connection = try await PostgresConnection.connect(settings)
         try await connection.executeScript("""

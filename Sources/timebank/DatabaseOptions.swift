@@ -15,11 +15,6 @@ struct DatabaseOptions: ParsableArguments {
         if let databaseURL, !databaseURL.isEmpty {
             return ConnectionSettings(conninfo: databaseURL, applicationName: "timebank-cli")
         }
-        if let settings = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "timebank-cli") {
-            return settings
-        }
-        let cluster = LocalCluster.forCheckout()
-        let url = try await cluster.start()
-        return ConnectionSettings(conninfo: url, applicationName: "timebank-cli")
+        return try await LocalCluster.resolveSettings(applicationName: "timebank-cli")
     }
 }

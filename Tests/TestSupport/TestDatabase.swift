@@ -77,13 +77,7 @@ actor TestServer {
 
     func settings() async throws -> ConnectionSettings {
         if server == nil {
-            server = Task {
-                if let settings = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "timebank-test") {
-                    return settings
-                }
-                let url = try await LocalCluster.forCheckout().start()
-                return ConnectionSettings(conninfo: url, applicationName: "timebank-test")
-            }
+            server = Task { try await LocalCluster.resolveSettings(applicationName: "timebank-test") }
         }
         return try await server!.value
     }
