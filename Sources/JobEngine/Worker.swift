@@ -22,6 +22,8 @@ public actor Worker: Service {
 
     private var stopping = false
     private var running: [String: Int] = [:]
+    /// Claimed ahead (``WorkerConfiguration/prefetch``), not started yet.
+    private var waiting: [String: [ClaimedJob]] = [:]
     private var jobTasks: [Int64: Task<Void, Never>] = [:]
     private var producerConnections: [String: PostgresConnection] = [:]
     private var completer: Completer?
@@ -61,8 +63,13 @@ public actor Worker: Service {
         for connection in producerConnections.values { connection.wakeUp() }
     }
 
-    /// Free slots that make a claim worth a round trip.
-    private var claimThreshold: Int { max(1, min(configuration.claimBatch, configuration.concurrency / 2)) }
+    /// Jobs a queue may hold at once: running, and claimed ahead.
+    private var capacity: Int { configuration.concurrency + configuration.prefetch }
+
+    /// Free room that makes a claim worth a round trip.
+    private var claimThreshold: Int { max(1, min(configuration.claimBatch, capacity / 2)) }
+
+    private func held(_ queue: String) -> Int { running[queue, default: 0] + waiting[queue, default: []].count }
 
     private func connect(_ role: String) async throws -> PostgresConnection {
         var settings = self.settings
@@ -124,14 +131,14 @@ public actor Worker: Service {
                     try await connection.listen(channel)
                     listening = true
                 }
-                // Claim when half the slots are free (or all are), not
-                // per freed slot: a batch per round trip, not a job.
-                let free = configuration.concurrency - running[queue, default: 0]
-                if free >= claimThreshold || free == configuration.concurrency {
+                // Claim when half the room is free (or all is), not per
+                // freed slot: a batch per round trip, not a job.
+                let free = capacity - held(queue)
+                if free >= claimThreshold || free == capacity {
                     let wanted = min(free, configuration.claimBatch)
                     let jobs = try await connection.claimJobs(
                         queue: queue, limit: wanted, worker: instanceID, lease: configuration.lease)
-                    for job in jobs { start(job) }
+                    for job in jobs { accept(job) }
                     let queueLooksEmpty = jobs.count < wanted
                     if queueLooksEmpty != idle {
                         try await connection.setIdleFlag(queue: queue, worker: instanceID, idle: queueLooksEmpty)
@@ -158,6 +165,15 @@ public actor Worker: Service {
                 idle = false
                 try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
             }
+        }
+    }
+
+    /// Starts a claimed job, or keeps it until a slot frees.
+    private func accept(_ job: ClaimedJob) {
+        if running[job.queue, default: 0] < configuration.concurrency {
+            start(job)
+        } else {
+            waiting[job.queue, default: []].append(job)
         }
     }
 
@@ -224,8 +240,12 @@ public actor Worker: Service {
         await completer?.submit(result)
         jobTasks[job.id] = nil
         running[job.queue, default: 0] -= 1
-        // The producer waits for enough free slots to claim a batch.
-        if configuration.concurrency - running[job.queue, default: 0] == claimThreshold {
+        if !stopping, var queued = waiting[job.queue], !queued.isEmpty {
+            start(queued.removeFirst())
+            waiting[job.queue] = queued
+        }
+        // The producer waits for enough free room to claim a batch.
+        if capacity - held(job.queue) == claimThreshold {
             producerConnections[job.queue]?.wakeUp()
         }
         if jobTasks.isEmpty, let drained {
@@ -235,6 +255,11 @@ public actor Worker: Service {
     }
 
     private func drainRunningJobs() async {
+        // Jobs claimed ahead go back at once, unspent.
+        for job in waiting.values.joined() {
+            await completer?.submit(AttemptResult(jobID: job.id, attempt: job.attempt, kind: .released, runAt: Date(), message: nil))
+        }
+        waiting.removeAll()
         guard !jobTasks.isEmpty else { return }
         let grace = configuration.shutdownGrace
         let timer = Task {
@@ -262,7 +287,7 @@ public actor Worker: Service {
     /// The jobs this worker knows it holds: running, or run and not yet recorded.
     private func heldJobs() async -> [Int64] {
         let unwritten = await completer?.unwritten ?? []
-        return Array(Set(jobTasks.keys).union(unwritten))
+        return Array(Set(jobTasks.keys).union(unwritten).union(waiting.values.joined().map(\.id)))
     }
 
     private func maintain(_ connection: PostgresConnection) async {

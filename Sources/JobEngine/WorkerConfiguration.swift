@@ -11,6 +11,11 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency: Int = 10
     /// Jobs claimed per statement, at most.
     public var claimBatch: Int = 10
+    /// Jobs claimed ahead, held (under lease) until a slot frees, so that a
+    /// claim carries a full batch even when slots free one at a time. Good
+    /// for many short jobs; 0 (the default) claims only for free slots, so
+    /// a slow job never waits in one process while another sits idle.
+    public var prefetch: Int = 0
     /// How often an idle producer looks for jobs without being notified.
     public var pollInterval: Duration = .seconds(1)
     /// How long a claimed job stays held without renewal. The holder renews
@@ -53,6 +58,7 @@ public struct WorkerConfiguration: Sendable {
         try check(Set(queues).count == queues.count, "queues: a queue is listed twice")
         try check(concurrency >= 1 && concurrency <= 1000, "concurrency: must be 1 to 1000")
         try check(claimBatch >= 1 && claimBatch <= 1000, "claim batch: must be 1 to 1000")
+        try check(prefetch >= 0 && prefetch <= 1000, "prefetch: must be 0 to 1000")
         try check(pollInterval >= .milliseconds(10), "poll interval: must be at least 10 ms")
         try check(lease >= .seconds(1), "lease: must be at least 1 s")
         try check(rescueInterval > .zero && promoteInterval > .zero && pruneInterval > .zero, "intervals must be positive")

@@ -22,6 +22,7 @@ struct JobBench: AsyncParsableCommand {
     @Option(help: "Worker processes for the drain.") var processes = 2
     @Option(help: "Concurrency per worker process.") var concurrency = 10
     @Flag(help: "Workers commit claims and results asynchronously.") var asynchronousCommit = false
+    @Option(help: "Jobs each worker claims ahead of free slots.") var prefetch = 0
     @Option(help: "Finished jobs (and a tenth as many waiting on another queue) put in the table before the drain, to show the cost of a large table.")
     var prefillFinished = 0
     @Flag(help: "Measure the drain only.") var drainOnly = false
@@ -125,7 +126,7 @@ struct JobBench: AsyncParsableCommand {
         try await connection.executeScript("CHECKPOINT")
         try await connection.pauseQueue("bench", paused: true)
         let workers = try (0..<processes).map { _ in
-            try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10"]
+            try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10", "--prefetch", "\(prefetch)"]
                 + (asynchronousCommit ? ["--asynchronous-commit"] : []))
         }
         // Every worker connected and waiting: the barrier.

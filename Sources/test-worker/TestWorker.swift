@@ -16,6 +16,7 @@ struct TestWorker: AsyncParsableCommand {
     @Option(help: "Queues to claim from (comma-separated).") var queues = "default"
     @Option(help: "Jobs run at once per queue.") var concurrency = 10
     @Option(help: "Jobs claimed per statement.") var claimBatch = 10
+    @Option(help: "Jobs claimed ahead of free slots.") var prefetch = 0
     @Option(help: "Poll interval in milliseconds.") var pollMilliseconds = 1000
     @Option(help: "Lease in milliseconds.") var leaseMilliseconds = 30_000
     @Option(help: "Rescue interval in milliseconds.") var rescueMilliseconds = 5000
@@ -37,6 +38,7 @@ struct TestWorker: AsyncParsableCommand {
         var configuration = WorkerConfiguration(name: "test-worker", queues: queues.split(separator: ",").map(String.init))
         configuration.concurrency = concurrency
         configuration.claimBatch = claimBatch
+        configuration.prefetch = prefetch
         configuration.pollInterval = .milliseconds(pollMilliseconds)
         configuration.lease = .milliseconds(leaseMilliseconds)
         configuration.rescueInterval = .milliseconds(rescueMilliseconds)

@@ -167,6 +167,32 @@ import Testing
         }
     }
 
+    /// Claimed ahead, jobs wait for a slot: never more than `concurrency`
+    /// run at once, and every one runs.
+    @Test func prefetchedJobsWaitForASlot() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            _ = try await connection.enqueueMany(kind: "record", arguments: Array(repeating: RecordingHandler.Arguments(sleepMilliseconds: 100), count: 12))
+            let worker = try RunningWorker.start(database, handlers: { $0.register(RecordingHandler(settings: database.settings)) }) {
+                $0.concurrency = 3
+                $0.claimBatch = 6
+                $0.prefetch = 6
+            }
+            // More held than run: the rest were claimed ahead.
+            try await eventually(connection, "SELECT count(*) > 3 FROM jobs.job WHERE state = 'running'")
+            try await eventually(connection, "SELECT count(*) = 12 FROM jobs.job WHERE state = 'completed'")
+            try await worker.stop()
+            let overlap = try await connection.query("""
+                SELECT max(n) AS most FROM (SELECT count(*) OVER (ORDER BY ran_at RANGE BETWEEN interval '90 milliseconds' PRECEDING AND CURRENT ROW) AS n FROM test_runs) r
+                """)[0].decode("most", as: Int.self)
+            // Each job holds its slot 100 ms after it starts: within any
+            // 90 ms at most `concurrency` can have started.
+            #expect(overlap <= 3)
+            #expect(try await connection.query("SELECT count(DISTINCT job_id) AS n FROM test_runs")[0].decode("n", as: Int.self) == 12)
+        }
+    }
+
     /// The peers' most common complaint: a slow job rescued while its
     /// worker is alive, and run twice. Leases are renewed, so it is not.
     @Test func aSlowJobOfALiveWorkerIsNeverRescued() async throws {
