@@ -294,6 +294,7 @@ public actor Worker: Service {
         let clock = ContinuousClock()
         var nextRenewal = clock.now, nextRescue = clock.now, nextPromotion = clock.now, nextPrune = clock.now
         let renewEvery = configuration.lease / 3
+        var failing = false
         while !Task.isCancelled {
             let now = clock.now
             do {
@@ -316,8 +317,12 @@ public actor Worker: Service {
                     try await connection.pruneFinished(retention: configuration.retention)
                     nextPrune = now + configuration.pruneInterval
                 }
+                if failing { logger.info("maintenance works again") }
+                failing = false
             } catch {
-                logger.warning("maintenance failed; retrying", metadata: ["error": "\(error)"])
+                // Once per outage, not once per tick.
+                if !failing { logger.warning("maintenance failed; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
             }
             let next = min(nextRenewal, nextRescue, nextPromotion, nextPrune)
             try? await Task.sleep(until: max(next, clock.now + .milliseconds(50)), clock: clock)
