@@ -1,3 +1,5 @@
+import Foundation
+
 /// How long a failed job waits before its next attempt: exponential in the
 /// attempt, capped, with jitter so that jobs failing together (a down
 /// dependency) do not all return at the same instant.
@@ -16,17 +18,12 @@ public struct Backoff: Sendable, Equatable {
     /// The delay after `attempt` failed (attempt 1 waits about `base`).
     public func delay(afterAttempt attempt: Int, random: Double = Double.random(in: -1...1)) -> Duration {
         let exponent = Double(min(max(attempt - 1, 0), 40))
-        let seconds = min(base.inSeconds * pow2(exponent), maximum.inSeconds)
+        let seconds = min(base.inSeconds * pow(2, exponent), maximum.inSeconds)
         return .milliseconds(Int64((seconds * (1 + jitter * random)) * 1000))
-    }
-
-    private func pow2(_ exponent: Double) -> Double {
-        var value = 1.0
-        for _ in 0..<Int(exponent) { value *= 2 }
-        return value
     }
 }
 
 extension Duration {
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in (fractional) seconds.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -13,7 +13,6 @@ actor Completer {
     private var pending: [AttemptResult] = []
     private var waiter: CheckedContinuation<Void, Never>?
     private var finishing = false
-    private(set) var recorded = 0
 
     init(connection: PostgresConnection, worker: String, logger: Logger) {
         self.connection = connection
@@ -49,8 +48,7 @@ actor Completer {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             do {
-                try await connection.recordAttempts(batch, worker: worker)
-                recorded += batch.count
+                try await JobStore.record(connection, batch, worker: worker)
                 for result in batch { unwritten.remove(result.jobID) }
                 if failures > 0 { logger.info("recording job results again") }
                 failures = 0
@@ -61,11 +59,5 @@ actor Completer {
                 try? await Task.sleep(for: .milliseconds(min(50 << min(failures, 6), 2000)))
             }
         }
-    }
-}
-
-extension PostgresConnection {
-    fileprivate func recordAttempts(_ results: [AttemptResult], worker: String) throws {
-        try JobStore.record(self, results, worker: worker)
     }
 }

@@ -119,16 +119,3 @@ public enum JobAdmin {
         }
     }
 }
-
-// The same, as calls on a connection (one hop each).
-extension PostgresConnection {
-    public func jobStats() throws -> [JobAdmin.QueueStats] { try JobAdmin.stats(self) }
-    public func listJobs(state: String?, queue: String?, kind: String?, limit: Int) throws -> [JobAdmin.JobSummary] {
-        try JobAdmin.list(self, state: state, queue: queue, kind: kind, limit: limit)
-    }
-    public func showJob(_ id: Int64) throws -> JobAdmin.JobSummary? { try JobAdmin.show(self, id: id) }
-    public func retryJob(_ id: Int64) throws -> Bool { try JobAdmin.retry(self, id: id) }
-    public func cancelJob(_ id: Int64) throws -> Bool { try JobAdmin.cancel(self, id: id) }
-    public func pauseQueue(_ queue: String, paused: Bool) throws { try JobAdmin.setPaused(self, queue: queue, paused: paused) }
-    public func pruneJobs(retention: Duration) throws -> Int { try JobAdmin.prune(self, retention: retention) }
-}

@@ -139,6 +139,12 @@ enum JobStore {
         }
     }
 
+    /// Forgets idle registrations of workers that stopped refreshing them
+    /// (a crashed worker's row would only cause needless NOTIFYs).
+    static func forgetSilentIdleWorkers(_ connection: isolated PostgresConnection) throws {
+        try connection.execute("DELETE FROM jobs.idle_worker WHERE last_seen < now() - interval '5 minutes'")
+    }
+
     /// Hands back the jobs this worker still holds (at shutdown), as if
     /// never attempted, for other workers to take at once.
     @discardableResult

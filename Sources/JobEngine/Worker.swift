@@ -89,7 +89,9 @@ public actor Worker: Service {
         for queue in configuration.queues {
             producerConnections[queue] = try await connect("producer \(queue)")
         }
-        logger.info("started", metadata: ["queues": "\(configuration.queues)", "concurrency": "\(configuration.concurrency)"])
+        logger.info("started", metadata: [
+            "queues": "\(configuration.queues)", "concurrency": "\(configuration.concurrency)", "kinds": "\(registry.kinds)",
+        ])
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await completer.run() }
@@ -106,9 +108,9 @@ public actor Worker: Service {
             group.cancelAll()   // maintenance
         }
         // Whatever is still held (handlers that ignored cancellation) goes back.
-        let released = try? await maintenanceConnection.releaseHeld(worker: instanceID)
+        let released = try? await JobStore.release(maintenanceConnection, worker: instanceID)
         for (queue, connection) in producerConnections {
-            _ = try? await connection.setIdleFlag(queue: queue, worker: instanceID, idle: false)
+            _ = try? await JobStore.setIdle(connection, queue: queue, worker: instanceID, idle: false)
             await connection.close()
         }
         await completerConnection.close()
@@ -136,12 +138,12 @@ public actor Worker: Service {
                 let free = capacity - held(queue)
                 if free >= claimThreshold || free == capacity {
                     let wanted = min(free, configuration.claimBatch)
-                    let jobs = try await connection.claimJobs(
+                    let jobs = try await JobStore.claim(connection, 
                         queue: queue, limit: wanted, worker: instanceID, lease: configuration.lease)
                     for job in jobs { accept(job) }
                     let queueLooksEmpty = jobs.count < wanted
                     if queueLooksEmpty != idle {
-                        try await connection.setIdleFlag(queue: queue, worker: instanceID, idle: queueLooksEmpty)
+                        try await JobStore.setIdle(connection, queue: queue, worker: instanceID, idle: queueLooksEmpty)
                         idle = queueLooksEmpty
                         // A job enqueued between the claim and the flag sent
                         // no NOTIFY: claim once more before waiting.
@@ -153,7 +155,7 @@ public actor Worker: Service {
                 // Wait for a NOTIFY, a freed slot (wakeUp), or the poll interval.
                 let event = try await connection.nextNotification(timeout: configuration.pollInterval)
                 if event == nil && idle {
-                    try await connection.setIdleFlag(queue: queue, worker: instanceID, idle: true)  // refreshes last_seen
+                    try await JobStore.setIdle(connection, queue: queue, worker: instanceID, idle: true)  // refreshes last_seen
                 }
                 if event == .reconnected { idle = false }
             } catch {
@@ -300,21 +302,22 @@ public actor Worker: Service {
             do {
                 if now >= nextRenewal {
                     let held = await heldJobs()
-                    try await connection.renewLeases(worker: instanceID, jobs: held, lease: configuration.lease)
+                    try await JobStore.renewLeases(connection, worker: instanceID, jobs: held, lease: configuration.lease)
                     nextRenewal = now + renewEvery
                 }
                 if now >= nextPromotion {
-                    try await connection.promoteDueJobs()
+                    try await JobStore.promoteDue(connection)
                     nextPromotion = now + configuration.promoteInterval
                 }
                 if now >= nextRescue {
-                    let rescued = try await connection.rescueExpired()
+                    let rescued = try await JobStore.rescue(connection)
                     metrics.rescued(rescued.count)
                     if !rescued.isEmpty { logger.warning("rescued jobs whose worker stopped renewing", metadata: ["jobs": "\(rescued)"]) }
                     nextRescue = now + configuration.rescueInterval
                 }
                 if now >= nextPrune {
-                    try await connection.pruneFinished(retention: configuration.retention)
+                    try await JobStore.prune(connection, retention: configuration.retention)
+                    try await JobStore.forgetSilentIdleWorkers(connection)
                     nextPrune = now + configuration.pruneInterval
                 }
                 if failing { logger.info("maintenance works again") }
@@ -328,30 +331,4 @@ public actor Worker: Service {
             try? await Task.sleep(until: max(next, clock.now + .milliseconds(50)), clock: clock)
         }
     }
-}
-
-// Each runs on the connection's thread: one hop for the whole statement.
-extension PostgresConnection {
-    func claimJobs(queue: String, limit: Int, worker: String, lease: Duration) throws -> [ClaimedJob] {
-        try JobStore.claim(self, queue: queue, limit: limit, worker: worker, lease: lease)
-    }
-
-    func setIdleFlag(queue: String, worker: String, idle: Bool) throws {
-        try JobStore.setIdle(self, queue: queue, worker: worker, idle: idle)
-    }
-
-    func renewLeases(worker: String, jobs: [Int64], lease: Duration) throws {
-        try JobStore.renewLeases(self, worker: worker, jobs: jobs, lease: lease)
-    }
-
-    func promoteDueJobs() throws { try JobStore.promoteDue(self) }
-
-    func rescueExpired() throws -> [Int64] { try JobStore.rescue(self) }
-
-    func pruneFinished(retention: Duration) throws {
-        try JobStore.prune(self, retention: retention)
-        try execute("DELETE FROM jobs.idle_worker WHERE last_seen < now() - interval '5 minutes'")
-    }
-
-    func releaseHeld(worker: String) throws -> Int { try JobStore.release(self, worker: worker) }
 }

@@ -49,6 +49,4 @@ public struct PostgresCell {
         let shown = bytes.map { String(decoding: $0.prefix(40), as: UTF8.self) } ?? "NULL"
         return PostgresError(.decoding, message: "column \"\(column)\" (\(type)) holds \"\(shown)\", which is not a valid \(T.self)")
     }
-
-    public var string: String { bytes.map { String(decoding: $0, as: UTF8.self) } ?? "" }
 }

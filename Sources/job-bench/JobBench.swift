@@ -124,7 +124,7 @@ struct JobBench: AsyncParsableCommand {
     func drainWithWorkers(_ connection: PostgresConnection, _ settings: ConnectionSettings, count: Int) async throws -> Drain {
         try await connection.executeScript("VACUUM ANALYZE jobs.job")
         try await connection.executeScript("CHECKPOINT")
-        try await connection.pauseQueue("bench", paused: true)
+        try await JobAdmin.setPaused(connection, queue: "bench", paused: true)
         let workers = try (0..<processes).map { _ in
             try BenchWorker.start(settings, ["--queues", "bench", "--concurrency", "\(concurrency)", "--claim-batch", "10", "--prefetch", "\(prefetch)"]
                 + (asynchronousCommit ? ["--asynchronous-commit"] : []))
@@ -132,7 +132,7 @@ struct JobBench: AsyncParsableCommand {
         // Every worker connected and waiting: the barrier.
         try await waitFor(connection, "SELECT count(*) = $1 FROM jobs.idle_worker WHERE queue = 'bench'", [processes])
         let released = try await connection.query("SELECT clock_timestamp() AS t")[0].decode("t", as: Date.self)
-        try await connection.pauseQueue("bench", paused: false)
+        try await JobAdmin.setPaused(connection, queue: "bench", paused: false)
         // Both checks read a partial index (the claim's, the leases'): as
         // "NOT EXISTS (... state = 'available')" the planner picks a
         // sequential scan, which with a million finished rows costs a core
@@ -236,10 +236,6 @@ func monotonicNanoseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-}
-
-extension Duration {
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// A `test-worker` process (built beside this executable).

@@ -19,7 +19,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await Jobs.connect(database)
-            let stats = try await connection.jobStats()
+            let stats = try await JobAdmin.stats(connection)
             let states = ["available", "scheduled", "running", "retryable", "completed", "discarded", "cancelled"]
             print("queue".padding(toLength: 16, withPad: " ", startingAt: 0)
                 + states.map { $0.padding(toLength: 11, withPad: " ", startingAt: 0) }.joined() + "oldest wait")
@@ -42,7 +42,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await Jobs.connect(database)
-            for job in try await connection.listJobs(state: state, queue: queue, kind: kind, limit: limit) {
+            for job in try await JobAdmin.list(connection, state: state, queue: queue, kind: kind, limit: limit) {
                 print("\(job.id)\t\(job.queue)\t\(job.kind)\t\(job.state)\tattempt \(job.attempt)/\(job.maxAttempts)\trun at \(job.runAt)")
             }
         }
@@ -55,7 +55,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await Jobs.connect(database)
-            guard let job = try await connection.showJob(id) else { throw ValidationError("no job \(id)") }
+            guard let job = try await JobAdmin.show(connection, id: id) else { throw ValidationError("no job \(id)") }
             print("""
                 job \(job.id): \(job.kind) on \(job.queue), \(job.state), attempt \(job.attempt) of \(job.maxAttempts)
                 run at:     \(job.runAt)
@@ -74,7 +74,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await Jobs.connect(database)
-            guard try await connection.retryJob(id) else { throw ValidationError("job \(id) does not exist or is running") }
+            guard try await JobAdmin.retry(connection, id: id) else { throw ValidationError("job \(id) does not exist or is running") }
             print("job \(id) is available again")
         }
     }
@@ -86,7 +86,7 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let connection = try await Jobs.connect(database)
-            guard try await connection.cancelJob(id) else { throw ValidationError("job \(id) does not exist or is finished") }
+            guard try await JobAdmin.cancel(connection, id: id) else { throw ValidationError("job \(id) does not exist or is finished") }
             print("job \(id) cancelled")
         }
     }
@@ -97,7 +97,8 @@ struct Jobs: AsyncParsableCommand {
         @Argument(help: "The queue.") var queue: String
 
         func run() async throws {
-            try await Jobs.connect(database).pauseQueue(queue, paused: true)
+            let connection = try await Jobs.connect(database)
+            try await JobAdmin.setPaused(connection, queue: queue, paused: true)
             print("queue \(queue) paused")
         }
     }
@@ -108,7 +109,8 @@ struct Jobs: AsyncParsableCommand {
         @Argument(help: "The queue.") var queue: String
 
         func run() async throws {
-            try await Jobs.connect(database).pauseQueue(queue, paused: false)
+            let connection = try await Jobs.connect(database)
+            try await JobAdmin.setPaused(connection, queue: queue, paused: false)
             print("queue \(queue) resumed")
         }
     }
@@ -119,7 +121,8 @@ struct Jobs: AsyncParsableCommand {
         @Option(help: "Keep finished jobs this many hours.") var retentionHours = 24
 
         func run() async throws {
-            let deleted = try await Jobs.connect(database).pruneJobs(retention: .seconds(retentionHours * 3600))
+            let connection = try await Jobs.connect(database)
+            let deleted = try await JobAdmin.prune(connection, retention: .seconds(retentionHours * 3600))
             print("deleted \(deleted) finished jobs")
         }
     }

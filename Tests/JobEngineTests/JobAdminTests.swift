@@ -10,13 +10,13 @@ import Testing
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             _ = try await connection.enqueue(NewJob(kind: "noop", arguments: [String: Int]()))
-            try await connection.pauseQueue("default", paused: true)
-            #expect(try await connection.claimJobs(queue: "default", limit: 10, worker: "w", lease: .seconds(10)).isEmpty)
-            let stats = try await connection.jobStats()
+            try await JobAdmin.setPaused(connection, queue: "default", paused: true)
+            #expect(try await JobStore.claim(connection, queue: "default", limit: 10, worker: "w", lease: .seconds(10)).isEmpty)
+            let stats = try await JobAdmin.stats(connection)
             #expect(stats.first?.paused == true)
             #expect(stats.first?.counts["available"] == 1)
-            try await connection.pauseQueue("default", paused: false)
-            #expect(try await connection.claimJobs(queue: "default", limit: 10, worker: "w", lease: .seconds(10)).count == 1)
+            try await JobAdmin.setPaused(connection, queue: "default", paused: false)
+            #expect(try await JobStore.claim(connection, queue: "default", limit: 10, worker: "w", lease: .seconds(10)).count == 1)
         }
     }
 
@@ -28,21 +28,21 @@ import Testing
                 UPDATE jobs.job SET state = 'discarded', attempt = 20, finalized_at = now(),
                        errors = '[{"attempt": 20, "error": "boom"}]' WHERE id = $1
                 """, [discarded])
-            #expect(try await connection.retryJob(discarded))
-            let retried = try #require(try await connection.showJob(discarded))
+            #expect(try await JobAdmin.retry(connection, id: discarded))
+            let retried = try #require(try await JobAdmin.show(connection, id: discarded))
             #expect(retried.state == "available")
             #expect(retried.maxAttempts == 21)  // one more attempt than it has used
             #expect(retried.errors.contains("boom"))  // its history is kept
 
             let waiting = try await connection.enqueue(NewJob(kind: "noop", arguments: [String: Int]()))
-            #expect(try await connection.cancelJob(waiting))
-            #expect(try await !connection.cancelJob(waiting))  // already finished
-            #expect(try await connection.listJobs(state: "cancelled", queue: nil, kind: nil, limit: 10).map(\.id) == [waiting])
+            #expect(try await JobAdmin.cancel(connection, id: waiting))
+            #expect(try await !JobAdmin.cancel(connection, id: waiting))  // already finished
+            #expect(try await JobAdmin.list(connection, state: "cancelled", queue: nil, kind: nil, limit: 10).map(\.id) == [waiting])
 
             try await connection.execute("UPDATE jobs.job SET finalized_at = now() - interval '2 days' WHERE id = $1", [waiting])
-            #expect(try await connection.pruneJobs(retention: .seconds(3600)) == 1)
-            #expect(try await connection.showJob(waiting) == nil)
-            #expect(try await connection.showJob(discarded) != nil)
+            #expect(try await JobAdmin.prune(connection, retention: .seconds(3600)) == 1)
+            #expect(try await JobAdmin.show(connection, id: waiting) == nil)
+            #expect(try await JobAdmin.show(connection, id: discarded) != nil)
         }
     }
 }

@@ -25,7 +25,7 @@ import Testing
             #expect(plan.contains("Index Scan using job_claim_idx"), "\(plan)")
             #expect(!plan.contains("Seq Scan"), "\(plan)")
             // And the claim itself takes exactly what it asked for.
-            let claimed = try await connection.claimJobs(queue: "default", limit: 10, worker: "w", lease: .seconds(30))
+            let claimed = try await JobStore.claim(connection, queue: "default", limit: 10, worker: "w", lease: .seconds(30))
             #expect(claimed.count == 10)
             #expect(try await connection.query("SELECT count(*) AS n FROM jobs.job WHERE state = 'running'")[0].decode("n", as: Int.self) == 10)
         }

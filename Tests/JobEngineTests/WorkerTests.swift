@@ -219,32 +219,27 @@ import Testing
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments()))
-            let claimed = try await connection.claimJobs(queue: "default", limit: 1, worker: "slow-worker", lease: .seconds(60))
+            let claimed = try await JobStore.claim(connection, queue: "default", limit: 1, worker: "slow-worker", lease: .seconds(60))
             #expect(claimed.map(\.id) == [id])
             try await connection.execute("UPDATE jobs.job SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [id])
-            #expect(try await connection.rescueExpired() == [id])
+            #expect(try await JobStore.rescue(connection) == [id])
             #expect(try await state(connection, id) == "retryable")
 
             let late = AttemptResult(jobID: id, attempt: 1, kind: .completed, runAt: nil, message: nil)
-            let changed = try await connection.recordLate([late], worker: "slow-worker")
+            let changed = try await JobStore.record(connection, [late], worker: "slow-worker")
             #expect(changed == 0)
             #expect(try await state(connection, id) == "retryable")
 
             // Claimed again by another worker: the first one's report still changes nothing.
-            try await connection.promoteDueJobs()
-            let again = try await connection.claimJobs(queue: "default", limit: 1, worker: "other-worker", lease: .seconds(60))
+            try await JobStore.promoteDue(connection)
+            let again = try await JobStore.claim(connection, queue: "default", limit: 1, worker: "other-worker", lease: .seconds(60))
             #expect(again.first?.attempt == 2)
-            #expect(try await connection.recordLate([late], worker: "slow-worker") == 0)
+            #expect(try await JobStore.record(connection, [late], worker: "slow-worker") == 0)
             #expect(try await state(connection, id) == "running")
         }
     }
 }
 
-extension PostgresConnection {
-    func recordLate(_ results: [AttemptResult], worker: String) throws -> Int {
-        try JobStore.record(self, results, worker: worker)
-    }
-}
 
 struct NoopJob: JobHandler {
     struct Arguments: Codable, Sendable {}
