@@ -46,7 +46,7 @@ struct ServerTools {
     /// checks that user can reach it.
     func prepareOwnedDirectory(_ directory: URL) throws {
         guard let runAs else { return }
-        try runTool("/bin/chown", [runAs, directory.path])
+        try Self.runTool("/bin/chown", [runAs, directory.path])
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
         let probe = try ChildProcess.run("/usr/sbin/runuser", ["-u", runAs, "--", "test", "-w", directory.path])
         guard probe.status == 0 else {
@@ -57,7 +57,7 @@ struct ServerTools {
     /// Replaces a file in the data directory; it stays the server user's.
     func writeOwnedFile(_ file: URL, _ text: String) throws {
         try text.write(to: file, atomically: false, encoding: .utf8)
-        if let runAs { try runTool("/bin/chown", [runAs, file.path]) }
+        if let runAs { try Self.runTool("/bin/chown", [runAs, file.path]) }
     }
 
     private static func ensureServerUser() throws -> String {
@@ -72,6 +72,4 @@ struct ServerTools {
             throw ClusterError("\(path) \(arguments.joined(separator: " ")) failed (exit \(outcome.status)): \(outcome.output)")
         }
     }
-
-    private func runTool(_ path: String, _ arguments: [String]) throws { try Self.runTool(path, arguments) }
 }
