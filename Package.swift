@@ -6,6 +6,8 @@ import PackageDescription
 //   PostgresClient    our small Swift layer over libpq: connections, binding, decoding, LISTEN/NOTIFY
 //   TimebankDatabase  migrations and the local development cluster
 //   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
+//   TimebankWorkers   the domain's job handlers (steps in sql/), each worker's wiring, ledger verify, demo
+//   *-worker          one thin executable per worker: enrollment, order, settlement
 //   test-worker       the job engine's test worker
 //   timebank          the operators' command line
 //   driver-bench      the driver micro-benchmark (run with -c release)
@@ -14,6 +16,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "timebank", targets: ["timebank"]),
+        .executable(name: "enrollment-worker", targets: ["enrollment-worker"]),
+        .executable(name: "order-worker", targets: ["order-worker"]),
+        .executable(name: "settlement-worker", targets: ["settlement-worker"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
         .library(name: "TimebankDatabase", targets: ["TimebankDatabase"]),
     ],
@@ -53,6 +58,21 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
+        .target(
+            name: "TimebankWorkers",
+            dependencies: [
+                "JobEngine",
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .executableTarget(name: "enrollment-worker", dependencies: ["TimebankWorkers"]),
+        .executableTarget(name: "order-worker", dependencies: ["TimebankWorkers"]),
+        .executableTarget(name: "settlement-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(
             name: "test-worker",
             dependencies: [
@@ -67,6 +87,7 @@ let package = Package(
             name: "timebank",
             dependencies: [
                 "JobEngine",
+                "TimebankWorkers",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -106,6 +127,10 @@ let package = Package(
                 "JobEngine", "PostgresClient", "TimebankDatabase", "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
+        ),
+        .testTarget(
+            name: "TimebankWorkersTests",
+            dependencies: ["TimebankWorkers", "JobEngine", "PostgresClient", "TimebankDatabase", "TestSupport"]
         ),
         .testTarget(
             name: "TimebankDatabaseTests",

@@ -1,29 +1,57 @@
 import Foundation
+import PostgresClient
 
 /// Handlers by job kind, with their arguments decoded from the job's JSON.
 public struct HandlerRegistry: Sendable {
     typealias Erased = @Sendable (_ arguments: String, _ context: JobContext) async throws -> JobOutcome
 
+    typealias ErasedBatch = @Sendable (_ arguments: [String], _ connection: isolated PostgresConnection) throws -> Void
+
     private var handlers: [String: Erased] = [:]
+    private var batchHandlers: [String: ErasedBatch] = [:]
 
     public init() {}
 
     public mutating func register<H: JobHandler>(_ handler: H) {
+        register(kind: H.kind) { (arguments: H.Arguments, context) in try await handler.run(arguments, context: context) }
+    }
+
+    /// Registers a closure for a kind named at run time (one handler type
+    /// serving several kinds, say).
+    public mutating func register<Arguments: Decodable & Sendable>(
+        kind: String, _ run: @escaping @Sendable (Arguments, JobContext) async throws -> JobOutcome
+    ) {
         let decoder = JSONDecoder()
-        handlers[H.kind] = { arguments, context in
-            let decoded: H.Arguments
+        handlers[kind] = { arguments, context in
+            let decoded: Arguments
             do {
-                decoded = try decoder.decode(H.Arguments.self, from: Data(arguments.utf8))
+                decoded = try decoder.decode(Arguments.self, from: Data(arguments.utf8))
             } catch {
-                throw JobFailure.undecodableArguments(kind: H.kind, reason: "\(error)")
+                throw JobFailure.undecodableArguments(kind: kind, reason: "\(error)")
             }
-            return try await handler.run(decoded, context: context)
+            return try await run(decoded, context)
         }
     }
 
-    public var kinds: [String] { handlers.keys.sorted() }
+    /// Registers a handler whose jobs run many to a transaction.
+    public mutating func register<H: BatchJobHandler>(_ handler: H) {
+        let decoder = JSONDecoder()
+        batchHandlers[H.kind] = { arguments, connection in
+            let decoded: [H.Arguments]
+            do {
+                decoded = try arguments.map { try decoder.decode(H.Arguments.self, from: Data($0.utf8)) }
+            } catch {
+                throw JobFailure.undecodableArguments(kind: H.kind, reason: "\(error)")
+            }
+            try handler.run(decoded, connection: connection)
+        }
+    }
+
+    public var kinds: [String] { (Array(handlers.keys) + Array(batchHandlers.keys)).sorted() }
 
     func handler(for kind: String) -> Erased? { handlers[kind] }
+
+    func batchHandler(for kind: String) -> ErasedBatch? { batchHandlers[kind] }
 }
 
 /// Failures that no retry can mend: the job is discarded at once.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresClient
 
 /// A kind of job and the code that runs it.
 ///
@@ -38,6 +39,9 @@ public struct JobContext: Sendable {
     public let maxAttempts: Int
     public let worker: String
     public var logger: Logger
+    /// Connections for the handler's own work, shared by the worker's
+    /// running jobs (as many as its concurrency).
+    public let database: ConnectionPool
 
     /// A key that is the same on every attempt of this job, for making an
     /// effect happen once whatever the retries: `settle:<job id>:credit`.

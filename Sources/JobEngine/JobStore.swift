@@ -52,6 +52,18 @@ enum JobStore {
             ])
     }
 
+    /// Completes a batch's jobs inside the transaction that did their work,
+    /// guarded like ``record(_:_:worker:)``: a job rescued from this worker
+    /// meanwhile is left to its new holder (whose run finds the work done).
+    static func completeInTransaction(_ connection: isolated PostgresConnection, _ jobs: [ClaimedJob], worker: String) throws {
+        try connection.execute("""
+            UPDATE jobs.job AS j
+               SET state = 'completed', held_by = NULL, lease_expires_at = NULL, finalized_at = now()
+              FROM unnest($1::bigint[], $2::int[]) AS r(id, attempt)
+             WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running' AND j.held_by = $3
+            """, [jobs.map(\.id), jobs.map { Int32($0.attempt) }, worker])
+    }
+
     private static func state(of kind: AttemptResult.Kind) -> String {
         switch kind {
         case .completed: return "completed"

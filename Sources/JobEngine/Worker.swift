@@ -27,6 +27,8 @@ public actor Worker: Service {
     private var jobTasks: [Int64: Task<Void, Never>] = [:]
     private var producerConnections: [String: PostgresConnection] = [:]
     private var completer: Completer?
+    /// The handlers' connections.
+    public nonisolated let database: ConnectionPool
     private var drained: CheckedContinuation<Void, Never>?
 
     public init(
@@ -45,6 +47,10 @@ public actor Worker: Service {
         logger[metadataKey: "worker"] = "\(instanceID)"
         self.logger = logger
         self.metrics = JobMetrics(factory: configuration.metricsFactory)
+        var handlerSettings = settings
+        handlerSettings.applicationName = "\(configuration.name) handler"
+        if let role = configuration.databaseRole { handlerSettings = handlerSettings.with(parameter: "role", role) }
+        self.database = ConnectionPool(settings: handlerSettings, maximum: configuration.concurrency, logger: logger)
     }
 
     public func run() async throws {
@@ -74,11 +80,9 @@ public actor Worker: Service {
     private func connect(_ role: String) async throws -> PostgresConnection {
         var settings = self.settings
         settings.applicationName = "\(configuration.name) \(role)"
-        let connection = try await PostgresConnection.connect(settings, logger: logger)
-        if configuration.asynchronousCommit {
-            try await connection.executeScript("SET synchronous_commit = off")
-        }
-        return connection
+        if let databaseRole = configuration.databaseRole { settings = settings.with(parameter: "role", databaseRole) }
+        if configuration.asynchronousCommit { settings = settings.with(parameter: "synchronous_commit", "off") }
+        return try await PostgresConnection.connect(settings, logger: logger)
     }
 
     private func runUntilStopped() async throws {
@@ -115,6 +119,7 @@ public actor Worker: Service {
         }
         await completerConnection.close()
         await maintenanceConnection.close()
+        await database.close()
         logger.info("stopped", metadata: ["released": "\(released ?? 0)"])
     }
 
@@ -140,7 +145,7 @@ public actor Worker: Service {
                     let wanted = min(free, configuration.claimBatch)
                     let jobs = try await JobStore.claim(connection, 
                         queue: queue, limit: wanted, worker: instanceID, lease: configuration.lease)
-                    for job in jobs { accept(job) }
+                    accept(jobs)
                     let queueLooksEmpty = jobs.count < wanted
                     if queueLooksEmpty != idle {
                         try await JobStore.setIdle(connection, queue: queue, worker: instanceID, idle: queueLooksEmpty)
@@ -170,13 +175,21 @@ public actor Worker: Service {
         }
     }
 
-    /// Starts a claimed job, or keeps it until a slot frees.
-    private func accept(_ job: ClaimedJob) {
-        if running[job.queue, default: 0] < configuration.concurrency {
-            start(job)
-        } else {
-            waiting[job.queue, default: []].append(job)
+    /// Starts claimed jobs, or keeps them until slots free. The jobs of a
+    /// batch kind that fit start together, as one batch.
+    private func accept(_ jobs: [ClaimedJob]) {
+        var batches: [String: [ClaimedJob]] = [:]
+        for job in jobs {
+            if running[job.queue, default: 0] >= configuration.concurrency {
+                waiting[job.queue, default: []].append(job)
+            } else if registry.batchHandler(for: job.kind) != nil {
+                running[job.queue, default: 0] += 1
+                batches[job.kind, default: []].append(job)
+            } else {
+                start(job)
+            }
         }
+        for batch in batches.values { startBatch(batch) }
     }
 
     private func start(_ job: ClaimedJob) {
@@ -188,7 +201,7 @@ public actor Worker: Service {
         logger[metadataKey: "attempt"] = "\(job.attempt)"
         let context = JobContext(
             jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
-            maxAttempts: job.maxAttempts, worker: instanceID, logger: logger)
+            maxAttempts: job.maxAttempts, worker: instanceID, logger: logger, database: database)
         let backoff = configuration.backoff
         let metrics = self.metrics
         metrics.claimed(job)
@@ -198,6 +211,60 @@ public actor Worker: Service {
             metrics.finished(job, result, runTime: started.duration(to: .now))
             await self.finished(job, result)
         }
+    }
+
+    /// Runs jobs of one batch kind in one transaction that also completes
+    /// them (their slots are already counted in `running`). If it fails,
+    /// each job fails its attempt, as a job of its own would.
+    private func startBatch(_ jobs: [ClaimedJob]) {
+        guard let handler = registry.batchHandler(for: jobs[0].kind) else { return }
+        let worker = instanceID, database = self.database, metrics = self.metrics, backoff = configuration.backoff
+        var logger = self.logger
+        logger[metadataKey: "job_kind"] = "\(jobs[0].kind)"
+        for job in jobs { metrics.claimed(job) }
+        let task = Task {
+            let started = ContinuousClock.now
+            var failure: Error?
+            do {
+                let arguments = jobs.map(\.arguments)
+                try await database.withConnection { connection in
+                    try await connection.transaction { connection in
+                        try handler(arguments, connection)
+                        try JobStore.completeInTransaction(connection, jobs, worker: worker)
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            let runTime = started.duration(to: .now)
+            var unrecorded: [AttemptResult] = []
+            for job in jobs {
+                let result: AttemptResult
+                if let failure {
+                    var jobLogger = logger
+                    jobLogger[metadataKey: "job_id"] = "\(job.id)"
+                    let context = JobContext(
+                        jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
+                        maxAttempts: job.maxAttempts, worker: worker, logger: jobLogger, database: database)
+                    result = await Self.execute(job, handler: { _, _ in throw failure }, context: context, backoff: backoff)
+                    unrecorded.append(result)
+                } else {
+                    result = AttemptResult(jobID: job.id, attempt: job.attempt, kind: .completed, runAt: nil, message: nil)
+                }
+                metrics.finished(job, result, runTime: runTime)
+            }
+            await self.finishedBatch(jobs, unrecorded: unrecorded)
+        }
+        for job in jobs { jobTasks[job.id] = task }
+    }
+
+    private func finishedBatch(_ jobs: [ClaimedJob], unrecorded: [AttemptResult]) async {
+        for result in unrecorded { await completer?.submit(result) }
+        for job in jobs {
+            jobTasks[job.id] = nil
+            running[job.queue, default: 0] -= 1
+        }
+        afterSlotsFreed(queue: jobs[0].queue)
     }
 
     private static func execute(
@@ -242,13 +309,22 @@ public actor Worker: Service {
         await completer?.submit(result)
         jobTasks[job.id] = nil
         running[job.queue, default: 0] -= 1
-        if !stopping, var queued = waiting[job.queue], !queued.isEmpty {
-            start(queued.removeFirst())
-            waiting[job.queue] = queued
+        afterSlotsFreed(queue: job.queue)
+    }
+
+    /// Starts jobs claimed ahead, wakes the producer when a claim is worth
+    /// it, and ends a shutdown's wait when nothing runs.
+    private func afterSlotsFreed(queue: String) {
+        if !stopping, var queued = waiting[queue], !queued.isEmpty {
+            let room = configuration.concurrency - running[queue, default: 0]
+            let next = Array(queued.prefix(max(room, 0)))
+            queued.removeFirst(next.count)
+            waiting[queue] = queued
+            accept(next)
         }
         // The producer waits for enough free room to claim a batch.
-        if capacity - held(job.queue) == claimThreshold {
-            producerConnections[job.queue]?.wakeUp()
+        if capacity - held(queue) >= claimThreshold {
+            producerConnections[queue]?.wakeUp()
         }
         if jobTasks.isEmpty, let drained {
             self.drained = nil

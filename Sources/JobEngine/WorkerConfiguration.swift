@@ -39,6 +39,11 @@ public struct WorkerConfiguration: Sendable {
     /// jobs run again, which at-least-once delivery allows; enqueues and the
     /// handlers' own transactions stay as durable as the server makes them.
     public var asynchronousCommit = false
+    /// The database role every session of the worker acts as (`SET ROLE`
+    /// at connect, and again after a reconnect), so that it can touch only
+    /// what its role is granted: `timebank_settlement` for the settlement
+    /// worker. The login user must be a member. Nil: the login user's own.
+    public var databaseRole: String?
     /// Where the runtime's metrics go (the process's bootstrapped backend by default).
     public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 

@@ -16,6 +16,11 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
     /// A database name that overrides the one in ``conninfo`` (libpq applies
     /// a later `dbname` keyword over the expanded conninfo).
     public var database: String?
+    /// Server settings for every session, sent at connect time (libpq's
+    /// `options`, as `-c name=value`), so that a session that reconnects
+    /// gets them again: e.g. `role` for a worker's database role. They
+    /// replace any `options` the conninfo carries.
+    public var runtimeParameters: [String: String] = [:]
 
     public init(conninfo: String, applicationName: String = "timebank", connectTimeoutSeconds: Int = 10) {
         self.conninfo = conninfo
@@ -45,6 +50,24 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
         var copy = self
         copy.database = name
         return copy
+    }
+
+    /// The same settings with a server setting for every session.
+    public func with(parameter name: String, _ value: String) -> ConnectionSettings {
+        var copy = self
+        copy.runtimeParameters[name] = value
+        return copy
+    }
+
+    /// `runtimeParameters` as libpq's `options` value.
+    var optionsValue: String? {
+        guard !runtimeParameters.isEmpty else { return nil }
+        func escaped(_ text: String) -> String {
+            text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ ")
+        }
+        return runtimeParameters.sorted { $0.key < $1.key }
+            .map { "-c \(escaped($0.key))=\(escaped($0.value))" }
+            .joined(separator: " ")
     }
 
     /// The conninfo with the ``database`` override folded in, for handing

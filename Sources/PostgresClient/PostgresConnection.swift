@@ -122,6 +122,10 @@ public actor PostgresConnection {
             keywords.append("dbname")
             values.append(database)
         }
+        if let options = settings.optionsValue {
+            keywords.append("options")
+            values.append(options)
+        }
         let conn = withCStrings(keywords) { keywordPointers in
             withCStrings(values) { valuePointers in
                 PQconnectdbParams(keywordPointers, valuePointers, 1)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JobEngine
+import TimebankWorkers
 import PostgresClient
 
 struct Jobs: AsyncParsableCommand {

@@ -1,0 +1,21 @@
+import Foundation
+import PostgresClient
+
+/// A kind of job run many at a time, in one transaction that also marks
+/// them completed: for short jobs whose cost is the commit (a settlement
+/// is a few row changes; its WAL flush costs more), one commit then
+/// carries a whole claim's worth of them, and a job is completed exactly
+/// when its effect is committed.
+///
+/// Delivery is still at least once (a batch that fails is retried job by
+/// job with backoff, a rescued job runs again), so `run` must be
+/// idempotent, as for ``JobHandler``.
+public protocol BatchJobHandler: Sendable {
+    associatedtype Arguments: Codable & Sendable
+
+    static var kind: String { get }
+
+    /// Runs the batch inside the open transaction of `connection`. Throwing
+    /// rolls the whole batch back; each job then fails its attempt.
+    func run(_ batch: [Arguments], connection: isolated PostgresConnection) throws
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import JobEngine
+import Logging
+import PostgresClient
+import ServiceLifecycle
+
+/// The command line every worker executable shares: the same flags in
+/// each, so operators learn them once.
+public struct WorkerOptions: ParsableArguments {
+    @OptionGroup public var database: DatabaseOptions
+    @Option(help: "Jobs run at once (default: the worker's own).") public var concurrency: Int?
+    @Option(help: "Jobs claimed per statement (default: the worker's own).") public var claimBatch: Int?
+    @Option(help: "Jobs claimed ahead of free slots.") public var prefetch: Int?
+    @Option(help: ArgumentHelp(
+        "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own).",
+        valueName: "role"))
+    public var databaseRole: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") public var logLevel = "info"
+
+    public init() {}
+
+    /// Runs `kind`'s worker until SIGTERM or SIGINT, then shuts down
+    /// gracefully (running jobs finish within the grace, the rest go back).
+    public func run(_ kind: WorkerKind) async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = kind.configuration()
+        if let concurrency { configuration.concurrency = concurrency }
+        if let claimBatch { configuration.claimBatch = claimBatch }
+        if let prefetch { configuration.prefetch = prefetch }
+        if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
+        let settings = try await database.resolve(applicationName: kind.executable)
+        let logger = Logger(label: "timebank.\(kind.executable)")
+        let worker = try Worker(configuration: configuration, settings: settings, registry: kind.registry(), logger: logger)
+        let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

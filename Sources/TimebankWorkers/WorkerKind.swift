@@ -1,0 +1,66 @@
+import JobEngine
+
+/// The three workers of the coin's path (DESIGN.md "Processes"): each its
+/// own queue, its own database role, and the job kinds it runs.
+public enum WorkerKind: String, CaseIterable, Sendable {
+    case enrollment, order, settlement
+
+    /// The executable's name, e.g. `settlement-worker`.
+    public var executable: String { "\(rawValue)-worker" }
+
+    /// The queue it claims from; its job kinds are prefixed with it.
+    public var queue: String { rawValue }
+
+    /// The database role its sessions act as (sql/0001): granted only what it owns.
+    public var databaseRole: String { "timebank_\(rawValue)" }
+
+    /// The job kinds run by one SQL step each.
+    public var steps: [Step] {
+        switch self {
+        case .enrollment:
+            return [
+                Step("enrollment.register_person", "enrollment_register_person"),   // R3
+                Step("enrollment.apply_volunteer", "enrollment_apply_volunteer"),   // R1
+                Step("enrollment.authenticate_elder", "enrollment_authenticate_elder"),  // R4
+            ]
+        case .order:
+            return [
+                Step("order.create_service", "order_create_service"),  // R16
+                Step("order.review", "order_review"),                  // R16
+                Step("order.book", "order_book"),                      // R17, R20
+                Step("order.check_in", "order_check_in"),              // R18
+                Step("order.check_out", "order_check_out"),            // R18, R6
+                Step("order.cancel", "order_cancel"),
+                Step("order.expire", "order_expire"),
+                Step("order.no_show", "order_no_show"),
+            ]
+        case .settlement:
+            return [
+                Step("settlement.open_account", "settlement_open_account"),  // R3
+                Step("settlement.grant", "settlement_grant"),                // R9
+                Step("settlement.hold", "settlement_hold"),                  // R16
+                Step("settlement.release", "settlement_release"),
+            ]
+        }
+    }
+
+    /// Every handler of this worker.
+    public func registry() -> HandlerRegistry {
+        var registry = HandlerRegistry()
+        registry.register(steps: steps)
+        if self == .settlement { registry.register(SettleHandler()) }
+        return registry
+    }
+
+    /// Defaults that suit its jobs: settlement claims big batches, since a
+    /// batch of settlements costs one commit.
+    public func configuration() -> WorkerConfiguration {
+        var configuration = WorkerConfiguration(name: executable, queues: [queue])
+        configuration.databaseRole = databaseRole
+        if self == .settlement {
+            configuration.concurrency = 64
+            configuration.claimBatch = 32
+        }
+        return configuration
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import TimebankWorkers
+
+@main
+struct SettlementWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settlement-worker", abstract: "The time bank's settlement worker: runs the jobs of the settlement queue.",
+        discussion: "Job kinds: \(WorkerKind.settlement.registry().kinds.joined(separator: ", ")).")
+
+    @OptionGroup var options: WorkerOptions
+
+    func run() async throws { try await options.run(.settlement) }
+}
