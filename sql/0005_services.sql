@@ -273,7 +273,7 @@ BEGIN
                st.elder_account, bank.clearing_account(), st.hold_amount, st.hold_id, st.service_id
           FROM settling st WHERE st.minutes = 0
     ), marked AS (
-        UPDATE bank.service s SET settled_at = now(), settled_minutes = st.minutes
+        UPDATE bank.service s SET settled_at = clock_timestamp(), settled_minutes = st.minutes
           FROM settling st WHERE s.id = st.service_id
         RETURNING s.id, st.minutes
     )

@@ -137,7 +137,7 @@ END
 $$;
 
 -- R9: a district's civil-affairs office grants coins to a special elder.
-CREATE FUNCTION api.grant_coins(district_code text, elder_id bigint, category text, coins integer) RETURNS bigint
+CREATE FUNCTION api.grant_coins(district_code text, elder_id bigint, category text, coins bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('elder_id', elder_id);
@@ -167,7 +167,7 @@ $$;
 -- demand. Its coins are held first (by the settlement worker, the
 -- ledger's only writer); then it awaits review.
 CREATE FUNCTION api.publish_demand(
-    elder_id bigint, category_code text, district_code text, description text, starts_at timestamptz, minutes integer
+    elder_id bigint, category_code text, district_code text, description text, starts_at timestamptz, minutes bigint
 ) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

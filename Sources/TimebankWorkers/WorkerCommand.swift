@@ -11,6 +11,7 @@ public struct WorkerOptions: ParsableArguments {
     @Option(help: "Jobs run at once (default: the worker's own).") public var concurrency: Int?
     @Option(help: "Jobs claimed per statement (default: the worker's own).") public var claimBatch: Int?
     @Option(help: "Jobs claimed ahead of free slots.") public var prefetch: Int?
+    @Option(help: "How often an idle worker polls for jobs besides being notified, in milliseconds.") public var pollMilliseconds: Int?
     @Option(help: ArgumentHelp(
         "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own).",
         valueName: "role"))
@@ -32,6 +33,7 @@ public struct WorkerOptions: ParsableArguments {
         if let concurrency { configuration.concurrency = concurrency }
         if let claimBatch { configuration.claimBatch = claimBatch }
         if let prefetch { configuration.prefetch = prefetch }
+        if let pollMilliseconds { configuration.pollInterval = .milliseconds(pollMilliseconds) }
         if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
         let settings = try await database.resolve(applicationName: kind.executable)
         let logger = Logger(label: "timebank.\(kind.executable)")

@@ -1,0 +1,26 @@
+import PostgresClient
+
+/// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0007), which
+/// re-derives every balance from the immutable transfers and checks the
+/// ledger's invariants (L1-L8 at the top of sql/0004) and R6's exactly once,
+/// in one REPEATABLE READ snapshot.
+public enum LedgerVerifier {
+    public struct Check: Sendable {
+        public var name: String
+        /// Nil when the check holds; else the first broken account, transfer or service.
+        public var problem: String?
+    }
+
+    public static func run(_ connection: PostgresConnection) async throws -> [Check] {
+        try await connection.transaction(isolation: .repeatableRead) { connection in
+            try connection.query("SELECT check_name, problem FROM bank.verify_ledger()").map {
+                Check(name: try $0.decode("check_name"), problem: try $0.decode("problem"))
+            }
+        }
+    }
+
+    /// The broken checks, as "name: problem".
+    public static func problems(_ connection: PostgresConnection) async throws -> [String] {
+        try await run(connection).compactMap { check in check.problem.map { "\(check.name): \($0)" } }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import JobEngine
+import PostgresClient
+import TestSupport
+import TimebankDatabase
+import TimebankWorkers
+import Testing
+
+/// A test's time bank: its own database, the three workers running in
+/// this process (each as its own database role), a client session acting
+/// as `timebank_api`, and an owner session for looking behind the api.
+struct Bank {
+    let database: TestDatabase
+    /// A client application: may only call api functions.
+    let client: PostgresConnection
+    /// The migration owner, for inspecting rows and moving a service's
+    /// clock (a test cannot wait two hours for a service to end).
+    let owner: PostgresConnection
+
+    static func with(workers: Bool = true, _ body: (Bank) async throws -> Void) async throws {
+        try await TestDatabase.with { database in
+            let client = try await PostgresConnection.connect(database.settings.with(parameter: "role", "timebank_api"))
+            let owner = try await database.connect()
+            var running: [(Worker, Task<Void, Error>)] = []
+            if workers {
+                for kind in WorkerKind.allCases {
+                    var configuration = kind.configuration()
+                    configuration.pollInterval = .milliseconds(100)
+                    configuration.promoteInterval = .milliseconds(100)
+                    configuration.backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
+                    let worker = try Worker(configuration: configuration, settings: database.settings, registry: kind.registry())
+                    running.append((worker, Task { try await worker.run() }))
+                }
+            }
+            let bank = Bank(database: database, client: client, owner: owner)
+            var failure: Error?
+            do { try await body(bank) } catch { failure = error }
+            for (worker, _) in running { await worker.beginShutdown() }
+            for (_, task) in running { _ = try? await task.value }
+            await client.close()
+            await owner.close()
+            if let failure { throw failure }
+        }
+    }
+
+    struct Outcome: Sendable {
+        var status: String
+        var result: [String: Int64]
+        var refusal: String?
+    }
+
+    /// Calls an api function that returns a request id.
+    func submit(_ sql: String, _ parameters: [any PostgresEncodable]) async throws -> Int64 {
+        try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
+    }
+
+    /// Waits for a request to finish.
+    func outcome(_ request: Int64, timeout: Duration = .seconds(20)) async throws -> Outcome {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let row = try await client.query("SELECT status, result::text AS result, refusal FROM api.request_status($1)", [request])[0]
+            let status: String = try row.decode("status")
+            if status != "pending" {
+                let json: String? = try row.decode("result")
+                let result = try json.map { try JSONDecoder().decode([String: AnyNumber].self, from: Data($0.utf8)) } ?? [:]
+                return Outcome(status: status, result: result.compactMapValues(\.integer), refusal: try row.decode("refusal"))
+            }
+            if ContinuousClock.now > deadline { throw TimedOut(what: "request \(request)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Submits and waits; the request must complete. Returns its result.
+    @discardableResult
+    func completed(_ sql: String, _ parameters: [any PostgresEncodable]) async throws -> [String: Int64] {
+        let outcome = try await outcome(try await submit(sql, parameters))
+        #expect(outcome.status == "completed", "\(sql): \(outcome.refusal ?? "")")
+        return outcome.result
+    }
+
+    func registerElder(_ serial: Int, coins: Int? = 10) async throws -> Int64 {
+        let person = try await completed("api.register_person($1, $2, $3, true, '110105')",
+                                         [NationalID.sample(age: 72, serial: serial), "Elder \(serial)", "13800000000"])["person_id"]!
+        try await completed("api.authenticate_elder($1)", [person])
+        if let coins {
+            try await completed("api.grant_coins('110105', $1, 'economically_disadvantaged', $2)", [person, coins])
+        }
+        return person
+    }
+
+    func registerVolunteer(_ serial: Int) async throws -> Int64 {
+        let person = try await completed("api.register_person($1, $2, NULL, true, '110108')",
+                                         [NationalID.sample(age: 30, serial: serial), "Volunteer \(serial)"])["person_id"]!
+        try await completed("api.apply_volunteer($1, current_date - 30)", [person])
+        return person
+    }
+
+    /// Publishes and approves a demand starting `startsIn` from now; its service id.
+    func publishedService(elder: Int64, minutes: Int = 120, startsIn: Duration = .seconds(3600)) async throws -> Int64 {
+        let service = try await completed(
+            "api.publish_demand($1, 'emotional_comfort', '110105', 'a chat and a walk', date_trunc('minute', now()) + $2 * interval '1 second', $3)",
+            [elder, Int(startsIn.components.seconds), minutes])["service_id"]!
+        try await completed("api.review_demand($1, 'staff-7', true)", [service])
+        return service
+    }
+
+    /// Moves a service, its check-in and its scheduled jobs `minutes` into the past.
+    func travel(service: Int64, minutes: Int) async throws {
+        try await owner.transaction { connection in
+            _ = try connection.execute("""
+                UPDATE bank.service SET starts_at = starts_at - $2 * interval '1 minute', ends_at = ends_at - $2 * interval '1 minute',
+                       checked_in_at = checked_in_at - $2 * interval '1 minute' WHERE id = $1
+                """, [service, minutes])
+            _ = try connection.execute("""
+                UPDATE jobs.job SET run_at = run_at - $2 * interval '1 minute'
+                 WHERE state = 'scheduled' AND kind IN ('order.expire', 'order.no_show') AND args->>'id' = $1::text
+                """, [service, minutes])
+        }
+    }
+
+    struct Balance: Equatable { var available: Int; var held: Int; var posted: Int }
+
+    func balance(_ person: Int64) async throws -> Balance {
+        let row = try await client.query("SELECT * FROM api.balance($1)", [person])[0]
+        return Balance(available: try row.decode("available_minutes"), held: try row.decode("held_minutes"),
+                       posted: try row.decode("posted_minutes"))
+    }
+
+    func serviceStatus(_ service: Int64) async throws -> String {
+        try await client.query("SELECT status FROM api.service_status($1)", [service])[0].decode("status")
+    }
+
+    /// Waits until `sql` (run as the owner) is true.
+    func eventually(_ sql: String, _ parameters: [any PostgresEncodable] = [], timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await !owner.query("SELECT (\(sql)) AS ok", parameters)[0].decode("ok", as: Bool.self) {
+            if ContinuousClock.now > deadline { throw TimedOut(what: sql) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    func count(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> Int {
+        try await owner.query("SELECT count(*) AS n FROM \(sql)", parameters)[0].decode("n", as: Int.self)
+    }
+
+    /// `bank.verify_ledger()`'s broken checks (empty when the ledger holds).
+    func ledgerProblems() async throws -> [String] {
+        try await LedgerVerifier.problems(owner)
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// A JSON value that may be a number (request results hold ids, and the odd string).
+struct AnyNumber: Decodable {
+    var integer: Int64?
+    init(from decoder: Decoder) throws {
+        integer = try? decoder.singleValueContainer().decode(Int64.self)
+    }
+}
