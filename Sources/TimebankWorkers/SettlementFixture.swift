@@ -39,7 +39,7 @@ public enum SettlementFixture {
     static let peopleSQL = """
         WITH numbered AS (
             SELECT n, n <= $1 AS elder,
-                   '110105' || to_char(CASE WHEN n <= $1 THEN date '1950-01-01' ELSE date '1995-01-01' END + (n % 3000), 'YYYYMMDD')
+                   '110105' || to_char(CASE WHEN n <= $1 THEN date '1950-01-01' ELSE date '1995-01-01' END + (n % 3000)::int, 'YYYYMMDD')
                             || lpad(((n / 3000) % 1000)::text, 3, '0') AS id17
               FROM generate_series(1, $1 + $2) AS n
         ), requests AS (

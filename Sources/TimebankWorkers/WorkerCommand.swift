@@ -12,6 +12,9 @@ public struct WorkerOptions: ParsableArguments {
     @Option(help: "Jobs claimed per statement (default: the worker's own).") public var claimBatch: Int?
     @Option(help: "Jobs claimed ahead of free slots.") public var prefetch: Int?
     @Option(help: "How often an idle worker polls for jobs besides being notified, in milliseconds.") public var pollMilliseconds: Int?
+    @Option(help: "How long a claimed job stays held without renewal, in milliseconds (a dead worker's jobs are rescued after it).")
+    public var leaseMilliseconds: Int?
+    @Option(help: "How often expired leases are looked for, in milliseconds.") public var rescueMilliseconds: Int?
     @Option(help: ArgumentHelp(
         "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own).",
         valueName: "role"))
@@ -33,6 +36,8 @@ public struct WorkerOptions: ParsableArguments {
         if let concurrency { configuration.concurrency = concurrency }
         if let claimBatch { configuration.claimBatch = claimBatch }
         if let prefetch { configuration.prefetch = prefetch }
+        if let leaseMilliseconds { configuration.lease = .milliseconds(leaseMilliseconds) }
+        if let rescueMilliseconds { configuration.rescueInterval = .milliseconds(rescueMilliseconds) }
         if let pollMilliseconds { configuration.pollInterval = .milliseconds(pollMilliseconds) }
         if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
         let settings = try await database.resolve(applicationName: kind.executable)

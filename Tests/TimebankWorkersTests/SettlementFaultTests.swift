@@ -1,0 +1,143 @@
+import Foundation
+import PostgresClient
+import TestSupport
+import TimebankDatabase
+import TimebankWorkers
+import Testing
+
+/// Exactly once under faults, with `settlement-worker` processes as in
+/// production: jobs delivered many times, processes racing, one killed
+/// with SIGKILL, the database restarted. Each run ends with the ledger
+/// verified and every minute accounted for.
+@Suite(.serialized) struct SettlementFaultTests {
+    /// A `settlement-worker` process started for a test.
+    struct SettlementProcess {
+        let pid: pid_t
+        let log: String
+
+        static func start(_ settings: ConnectionSettings) throws -> SettlementProcess {
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("settlement-worker").path
+            let log = "/tmp/settlement-worker-\(UUID().uuidString.prefix(8)).log"
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = settings.conninfoWithDatabase
+            let pid = try ChildProcess.spawn(executable, [
+                "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300",
+            ], environment: environment, logFile: log)
+            return SettlementProcess(pid: pid, log: log)
+        }
+
+        func signal(_ signal: Int32) { kill(pid, signal) }
+
+        func wait() async -> Int32 {
+            let pid = self.pid
+            return await Task.detached { ChildProcess.wait(pid) }.value
+        }
+
+        var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    }
+
+    func number(_ connection: PostgresConnection, _ sql: String) async throws -> Int {
+        try await connection.query("SELECT (\(sql))::bigint")[0].decode(column: 0, as: Int.self)
+    }
+
+    func waitUntil(_ connection: PostgresConnection, _ sql: String, timeout: Duration = .seconds(240)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if let ok = try? await connection.query("SELECT (\(sql)) AS ok")[0].decode("ok", as: Bool.self), ok { return }
+            if ContinuousClock.now > deadline { throw TimedOut(what: sql) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Every service settled once for its minutes, nothing else moved, and
+    /// the ledger verifies. Returns the minutes credited.
+    func expectEverythingSettledOnce(_ connection: PostgresConnection, services: Int) async throws -> Int {
+        let expected = (0..<services).reduce(0) { $0 + SettlementFixture.servedMinutes($1) }
+        #expect(try await number(connection, "SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL") == services)
+        #expect(try await number(connection, "SELECT coalesce(sum(settled_minutes), 0) FROM bank.service") == expected)
+        #expect(try await number(connection, "SELECT count(*) FROM bank.transfer WHERE kind = 'service_credit'") == services)
+        #expect(try await number(connection, "SELECT coalesce(sum(amount), 0) FROM bank.transfer WHERE kind = 'service_credit'") == expected)
+        #expect(try await number(connection, """
+            SELECT coalesce(sum(a.credits_posted), 0) FROM bank.account a JOIN bank.volunteer v ON v.person_id = a.person_id
+            """) == expected)
+        #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE state IN ('discarded', 'cancelled')") == 0)
+        #expect(try await LedgerVerifier.problems(connection) == [])
+        return expected
+    }
+
+    @Test func everySettlementJobDeliveredTwiceOrAHundredTimesSettlesOnce() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let services = try await SettlementFixture.prepare(connection, services: 300, elders: 50, volunteers: 100)
+            try await SettlementFixture.checkOut(connection, services)
+            // Every job a second time; the first ten services' a hundred times.
+            try await connection.execute("""
+                INSERT INTO jobs.job (kind, queue, args)
+                SELECT 'settlement.settle', 'settlement', jsonb_build_object('id', s.id)
+                  FROM unnest($1::bigint[]) WITH ORDINALITY AS s(id, n), generate_series(1, CASE WHEN s.n <= 10 THEN 99 ELSE 1 END)
+                """, [services])
+            #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE kind = 'settlement.settle'") == 300 * 2 + 10 * 98)
+            let workers = try (0..<2).map { _ in try SettlementProcess.start(database.settings) }
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+            let minutes = try await expectEverythingSettledOnce(connection, services: 300)
+            print("settlement duplicate run: 300 services, 1,280 settlement jobs, \(minutes) minutes credited once")
+            await connection.close()
+        }
+    }
+
+    @Test func fourProcessesRaceOverTenThousandCheckOutsAndOneIsKilledMidRun() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let services = try await SettlementFixture.prepare(connection, services: 10_000)
+            var workers = try (0..<4).map { _ in try SettlementProcess.start(database.settings) }
+            // Check-outs keep arriving while the workers settle.
+            for chunk in stride(from: 0, to: services.count, by: 250) {
+                try await SettlementFixture.checkOut(connection, Array(services[chunk..<min(chunk + 250, services.count)]))
+                if chunk == 5000 {
+                    try await waitUntil(connection, "(SELECT count(*) > 3000 FROM bank.service WHERE settled_at IS NOT NULL)")
+                    // Killed while it holds jobs: their leases run out and others rescue them.
+                    try await waitUntil(connection, "EXISTS (SELECT 1 FROM jobs.job WHERE state = 'running' AND held_by LIKE '%:\(workers[0].pid):%')")
+                    workers[0].signal(SIGKILL)
+                    #expect(await workers[0].wait() == 128 + SIGKILL)
+                    workers[0] = try SettlementProcess.start(database.settings)
+                }
+            }
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+            let minutes = try await expectEverythingSettledOnce(connection, services: 10_000)
+            #expect(minutes == 449_883)
+            let rescued = try await number(connection, "SELECT count(*) FROM jobs.job WHERE errors::text LIKE '%rescued%'")
+            #expect(rescued > 0)
+            print("settlement fault run: 10000 check-outs, 4 processes, 1 SIGKILL, \(rescued) jobs rescued, \(minutes) minutes credited once")
+            await connection.close()
+        }
+    }
+
+    /// `pg_ctl restart -m immediate` under two settlement processes, on a
+    /// cluster of the test's own.
+    @Test func aDatabaseRestartMidRunLosesAndDoublesNothing() async throws {
+        let cluster = LocalCluster(home: URL(fileURLWithPath: "/tmp/timebank-settle-restart-\(UUID().uuidString.prefix(8))"))
+        defer { try? cluster.stop(); try? FileManager.default.removeItem(at: cluster.home) }
+        let settings = ConnectionSettings(conninfo: try await cluster.start())
+        let connection = try await PostgresConnection.connect(settings)
+        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        let services = try await SettlementFixture.prepare(connection, services: 4000)
+        let workers = try (0..<2).map { _ in try SettlementProcess.start(settings) }
+        for chunk in stride(from: 0, to: services.count, by: 100) {
+            try await SettlementFixture.checkOut(connection, Array(services[chunk..<min(chunk + 100, services.count)]))
+        }
+        try await waitUntil(connection, "(SELECT count(*) > 500 FROM bank.service WHERE settled_at IS NOT NULL)")
+        try cluster.restartImmediately()
+        try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+        for worker in workers { worker.signal(SIGTERM) }
+        for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+        let minutes = try await expectEverythingSettledOnce(connection, services: 4000)
+        let retried = try await number(connection, "SELECT count(*) FROM jobs.job WHERE errors <> '[]'")
+        print("settlement restart run: 4000 check-outs, 2 processes, 1 immediate restart, \(retried) jobs retried, \(minutes) minutes credited once")
+        await connection.close()
+    }
+}
