@@ -6,6 +6,10 @@ import TimebankDatabase
 import TimebankWorkers
 import Testing
 
+/// The suites that run a ``Bank`` each, one test at a time: each test's
+/// three in-process workers hold a dozen connections.
+@Suite(.serialized) struct BankSuites {}
+
 /// A test's time bank: its own database, the three workers running in
 /// this process (each as its own database role), a client session acting
 /// as `timebank_api`, and an owner session for looking behind the api.
@@ -25,6 +29,8 @@ struct Bank {
             if workers {
                 for kind in WorkerKind.allCases {
                     var configuration = kind.configuration()
+                    configuration.concurrency = 4
+                    configuration.claimBatch = 4
                     configuration.pollInterval = .milliseconds(100)
                     configuration.promoteInterval = .milliseconds(100)
                     configuration.backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
