@@ -36,6 +36,15 @@ public enum ChildProcess {
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// Waits for a child to end without holding a thread of Swift's
+    /// cooperative pool (as few threads as cores: a few blocked `waitpid`
+    /// calls would starve every task): on a thread of its own.
+    public static func exitStatus(of pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: wait(pid)) }
+        }
+    }
+
     public static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { throw ClusterError("pipe failed: errno \(errno)") }

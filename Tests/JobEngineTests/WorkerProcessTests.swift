@@ -29,7 +29,7 @@ import Testing
         /// Waits for the process to end; its exit status.
         func wait() async -> Int32 {
             let pid = self.pid
-            return await Task.detached { ChildProcess.wait(pid) }.value
+            return await ChildProcess.exitStatus(of: pid)
         }
 
         var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }

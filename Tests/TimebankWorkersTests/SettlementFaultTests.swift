@@ -31,7 +31,7 @@ import Testing
 
         func wait() async -> Int32 {
             let pid = self.pid
-            return await Task.detached { ChildProcess.wait(pid) }.value
+            return await ChildProcess.exitStatus(of: pid)
         }
 
         var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }

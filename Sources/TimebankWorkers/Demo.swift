@@ -1,0 +1,135 @@
+import Foundation
+import JobEngine
+import PostgresClient
+
+/// `timebank demo`: the coin's path with two sample people, through the
+/// api functions as a client application calls them (as `timebank_api`),
+/// against running workers, printing each step and the final balances.
+///
+/// A service lasts hours; the demo does not wait for them. It moves the
+/// service's times into the past instead, with the operator's session,
+/// and says so when it does: the only writes not made through the api.
+public struct Demo: Sendable {
+    let operatorSettings: ConnectionSettings
+    let say: @Sendable (String) -> Void
+
+    public init(settings: ConnectionSettings, say: @escaping @Sendable (String) -> Void = { print($0) }) {
+        self.operatorSettings = settings
+        self.say = say
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Runs the demo. Starts a worker of each kind in this process when
+    /// none is connected to the database (so it also runs on its own).
+    public func run() async throws {
+        let operatorSession = try await PostgresConnection.connect(operatorSettings)
+        let client = try await PostgresConnection.connect(operatorSettings.with(parameter: "role", "timebank_api"))
+        defer { Task { await client.close(); await operatorSession.close() } }
+        let running = try await operatorSession.query("""
+            SELECT count(DISTINCT application_name) AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name ~ '^(enrollment|order|settlement)-worker'
+            """)[0].decode("n", as: Int.self)
+        var inProcess: [(Worker, Task<Void, Error>)] = []
+        if running < 3 {
+            say("(no running workers found: starting one of each in this process; `timebank up` runs them on their own)")
+            for kind in WorkerKind.allCases {
+                var configuration = kind.configuration()
+                configuration.concurrency = 4
+                let worker = try Worker(configuration: configuration, settings: operatorSettings, registry: kind.registry())
+                inProcess.append((worker, Task { try await worker.run() }))
+            }
+        }
+        do {
+            try await walk(client, operatorSession)
+        } catch {
+            for (worker, _) in inProcess { await worker.beginShutdown() }
+            throw error
+        }
+        for (worker, _) in inProcess { await worker.beginShutdown() }
+        for (_, task) in inProcess { _ = try? await task.value }
+    }
+
+    private func walk(_ client: PostgresConnection, _ operatorSession: PostgresConnection) async throws {
+        let serial = Int(Date().timeIntervalSince1970) % 290_000
+        func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable]) async throws -> Int64? {
+            let request = try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while true {
+                let row = try await client.query("SELECT status, result::text AS result, refusal FROM api.request_status($1)", [request])[0]
+                let status: String = try row.decode("status")
+                if status == "completed" {
+                    let result: String = try row.decode("result")
+                    say("  ✓ \(title)  (request \(request): \(result))")
+                    let object = try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
+                    return (object?.values.compactMap { ($0 as? NSNumber)?.int64Value }.first)
+                }
+                if status == "refused" {
+                    throw Failure(description: "\(title): refused: \(try row.decode("refusal", as: String.self))")
+                }
+                if ContinuousClock.now > deadline {
+                    throw Failure(description: "\(title): request \(request) still pending after 30 s; are the workers running (`timebank up`)?")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        func balance(_ who: String, _ person: Int64) async throws {
+            let row = try await client.query("SELECT * FROM api.balance($1)", [person])[0]
+            let available: Int = try row.decode("available_minutes"), held: Int = try row.decode("held_minutes")
+            say("    \(who): \(available) minutes available (\(Double(available) / 60) coins), \(held) held")
+        }
+
+        say("1. People (R3: one per national ID; birth date and age read from it)")
+        let elder = try await step("elder Wang Guilan, 78, registered",
+            "api.register_person($1, 'Wang Guilan', '13800138000', true, '110105')", [NationalID.sample(age: 78, serial: serial)])!
+        _ = try await step("elder authenticated (R4)", "api.authenticate_elder($1)", [elder])
+        let volunteer = try await step("volunteer Li Ming, 34, registered",
+            "api.register_person($1, 'Li Ming', '13900139000', true, '110105')", [NationalID.sample(age: 34, serial: serial + 1)])!
+        _ = try await step("volunteer approved (R1: 18+, Beijing resident, trained)",
+            "api.apply_volunteer($1, current_date - 14)", [volunteer])
+
+        say("2. Coins (R9: Chaoyang district grants 10 coins to a special elder)")
+        _ = try await step("10 coins granted", "api.grant_coins('110105', $1, 'severely_disabled', 10)", [elder])
+        try await balance("elder", elder)
+
+        say("3. A demand (R16: published with its coins held at once, then reviewed)")
+        let service = try await step("2-hour demand for companionship to the hospital, tomorrow at 09:00",
+            "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 120)",
+            [elder])!
+        try await balance("elder", elder)
+        _ = try await step("approved by staff member 'desk-3'", "api.review_demand($1, 'desk-3', true)", [service])
+
+        say("4. The service (R17 booking, R18 check-in and check-out)")
+        _ = try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
+        say("  (demo only: moving the service into the past, as if tomorrow morning had come)")
+        try await operatorSession.execute("""
+            UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '105 minutes',
+                   ends_at = date_trunc('minute', now()) + interval '15 minutes' WHERE id = $1
+            """, [service])
+        _ = try await step("checked in", "api.check_in($1, $2)", [service, volunteer])
+        say("  (demo only: 1 hour 45 minutes of service pass)")
+        try await operatorSession.execute("""
+            UPDATE bank.service SET checked_in_at = starts_at WHERE id = $1
+            """, [service])
+        _ = try await step("checked out", "api.check_out($1, $2)", [service, volunteer])
+
+        say("5. Settlement (R6: served minutes credited exactly once, the rest of the hold released)")
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await client.query("SELECT settled_at FROM api.service_status($1)", [service])[0].decode("settled_at", as: Date?.self) == nil {
+            if ContinuousClock.now > deadline { throw Failure(description: "the service was not settled within 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let minutes = try await client.query("SELECT settled_minutes FROM api.service_status($1)", [service])[0]
+            .decode("settled_minutes", as: Int.self)
+        say("  ✓ settled: \(minutes) minutes")
+        try await balance("elder", elder)
+        try await balance("volunteer", volunteer)
+
+        say("6. Ledger verify")
+        let checks = try await LedgerVerifier.run(operatorSession)
+        for check in checks { say("  \(check.problem == nil ? "ok    " : "BROKEN") \(check.name)\(check.problem.map { ": \($0)" } ?? "")") }
+        if checks.contains(where: { $0.problem != nil }) { throw Failure(description: "the ledger does not verify") }
+    }
+}
