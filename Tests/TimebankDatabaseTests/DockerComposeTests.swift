@@ -36,4 +36,27 @@ import Yams
             #expect(image?.contains(":") == true, "service \(name) must pin an image tag")
         }
     }
+
+    /// The workers of the coin's path, each scalable with `--scale` (no
+    /// container name, no host port), after the migration, pointed at the database.
+    @Test func workersAreScalableServicesAfterTheMigration() throws {
+        let root = try Migration.defaultDirectory().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
+        let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
+        let services = try #require(compose["services"] as? [String: Any])
+        for name in ["enrollment-worker", "order-worker", "settlement-worker"] {
+            let service = try #require(services[name] as? [String: Any], "no \(name) service")
+            #expect(service["container_name"] == nil, "\(name) must not have a container name (--scale)")
+            #expect(service["ports"] == nil, "\(name) must not bind a host port (--scale)")
+            #expect((service["command"] as? [String])?.first == name)
+            let environment = try #require(service["environment"] as? [String: Any])
+            #expect((environment["DATABASE_URL"] as? String)?.contains("@postgres:5432/") == true)
+            let dependsOn = try #require(service["depends_on"] as? [String: Any])
+            #expect((dependsOn["migrate"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
+        }
+        let dockerfile = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+        for name in ["timebank", "enrollment-worker", "order-worker", "settlement-worker"] {
+            #expect(dockerfile.contains("--product \(name)"), "the image must contain \(name)")
+        }
+    }
 }
