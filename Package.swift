@@ -8,6 +8,7 @@ import PackageDescription
 //   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
 //   TimebankWorkers   the domain's job handlers (steps in sql/), each worker's wiring, ledger verify, demo
 //   *-worker          one thin executable per worker: enrollment, order, settlement
+//   settle-bench      the settlement benchmark (run with -c release)
 //   test-worker       the job engine's test worker
 //   timebank          the operators' command line
 //   driver-bench      the driver micro-benchmark (run with -c release)
@@ -99,6 +100,15 @@ let package = Package(
             name: "job-bench",
             dependencies: [
                 "JobEngine",
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "settle-bench",
+            dependencies: [
+                "TimebankWorkers",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,0 +1,197 @@
+import ArgumentParser
+import Foundation
+import PostgresClient
+import TimebankDatabase
+import TimebankWorkers
+
+/// The settlement benchmark (issue 5): services checked out and settled by
+/// `settlement-worker` processes, against pgbench's settlement transaction
+/// (`../shared/peer-bench/sql/settlement.pgbench`: the ceiling of one
+/// settlement per commit) on the same server, in the same run.
+///
+///   swift build -c release && .build/release/settle-bench --database-url postgresql://bench@127.0.0.1:55432/bench
+@main
+struct SettleBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "settle-bench", abstract: "End-to-end settlement throughput and latency.")
+
+    @Option(help: "Server to run on (a superuser; databases settle_bench and settle_pgbench are created there).")
+    var databaseURL: String
+    @Option(help: "Services checked out per run.") var services = 20_000
+    @Option(help: "Settlement worker process counts to run, comma-separated.") var processes = "1,2"
+    @Option(help: "Check-outs per second in the latency run (well under capacity, so latency is not queueing).")
+    var pacedRate = 1000
+    @Option(help: "Services in the latency run.") var pacedServices = 5000
+    @Option(help: "pgbench seconds per script.") var pgbenchSeconds = 20
+    @Option(help: "Peer-bench directory (its sql/settlement.pgbench and limits/settle_batch10.pgbench).")
+    var peerBench = "../shared/peer-bench"
+    @Option(parsing: .upToNextOption, help: "Extra arguments for each settlement-worker.") var workerArguments: [String] = []
+
+    func run() async throws {
+        let server = ConnectionSettings(conninfo: databaseURL, applicationName: "settle-bench")
+        print("settle-bench: \(services) services per run, processes \(processes), worker args \(workerArguments)")
+        var rows: [(String, Double, String)] = []
+        for count in processes.split(separator: ",").compactMap({ Int($0) }) {
+            let settings = try await freshDatabase(server, "settle_bench")
+            let drain = try await runDrain(settings, processes: count)
+            print(String(format: "ours, %d process(es): %.0f settlements/s (%d in %.2f s); check-out to credited in that backlog p50/p95/p99 %@",
+                         count, drain.rate, services, drain.seconds, drain.latency))
+            rows.append(("ours, \(count) settlement-worker process(es), backlog of \(services)", drain.rate, drain.latency))
+            let paced = try await runPaced(settings, processes: count)
+            print("ours, \(count) process(es), \(pacedRate) check-outs/s: check-out to credited p50/p95/p99 \(paced)")
+            rows.append(("ours, \(count) process(es), paced at \(pacedRate)/s", Double(pacedRate), paced))
+        }
+        let pgbench = try await runPGBench(server, script: "sql/settlement.pgbench")
+        print(String(format: "pgbench settlement.pgbench, -c 8 -j 2: %.0f settlements/s; latency p50/p95/p99 %@", pgbench.rate, pgbench.latency))
+        let batch = try await runPGBench(server, script: "limits/settle_batch10.pgbench")
+        print(String(format: "pgbench settle_batch10.pgbench, -c 8 -j 2: %.0f settlements/s (10 per commit)", batch.rate * 10))
+        print("")
+        print("| run | settlements/s | vs pgbench (1 per commit) | check-out to credited p50 / p95 / p99 |")
+        print("| --- | ---: | ---: | --- |")
+        for (name, rate, latency) in rows {
+            let ratio = name.contains("paced") ? "" : String(format: "%.2fx", rate / pgbench.rate)
+            print("| \(name) | \(String(format: "%.0f", rate)) | \(ratio) | \(latency) |")
+        }
+        print(String(format: "| pgbench settlement.pgbench, 8 clients | %.0f | 1.00x | %@ (one transaction) |", pgbench.rate, pgbench.latency))
+        print(String(format: "| pgbench settle_batch10.pgbench, 8 clients | %.0f | %.2fx | |", batch.rate * 10, batch.rate * 10 / pgbench.rate))
+    }
+
+    func freshDatabase(_ server: ConnectionSettings, _ name: String) async throws -> ConnectionSettings {
+        let admin = try await PostgresConnection.connect(server)
+        try await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await admin.executeScript("CREATE DATABASE \(name)")
+        await admin.close()
+        let settings = server.withDatabase(name)
+        let connection = try await PostgresConnection.connect(settings)
+        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        await connection.close()
+        return settings
+    }
+
+    func startWorkers(_ settings: ConnectionSettings, _ count: Int) throws -> [pid_t] {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("settlement-worker").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = settings.conninfoWithDatabase
+        return try (0..<count).map { _ in
+            try ChildProcess.spawn(executable, ["--log-level", "warning"] + workerArguments, environment: environment,
+                                   logFile: "/tmp/settle-bench-worker.log")
+        }
+    }
+
+    func stopWorkers(_ pids: [pid_t]) async {
+        for pid in pids { kill(pid, SIGTERM) }
+        for pid in pids { _ = await ChildProcess.exitStatus(of: pid) }
+    }
+
+    func waitIdle(_ connection: PostgresConnection, _ count: Int) async throws {
+        while try await connection.query("SELECT count(*) AS n FROM jobs.idle_worker WHERE queue = 'settlement'")[0]
+            .decode("n", as: Int.self) < count {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func waitSettled(_ connection: PostgresConnection, _ ids: [Int64]) async throws {
+        while try await connection.query("SELECT count(*) AS n FROM bank.service WHERE id = ANY($1) AND settled_at IS NULL", [ids])[0]
+            .decode("n", as: Int.self) > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Percentiles of check-out (the check-out transaction's time, which
+    /// is its job's created_at) to credited (the settlement's clock time).
+    func latency(_ connection: PostgresConnection, _ ids: [Int64]) async throws -> String {
+        let row = try await connection.query("""
+            SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM s.settled_at - j.created_at) * 1000)::float8[] AS p
+              FROM bank.service s JOIN jobs.job j ON j.kind = 'settlement.settle' AND j.unique_key = s.id::text
+             WHERE s.id = ANY($1)
+            """, [ids])[0]
+        let p: [Double] = try row.decode("p")
+        return String(format: "%.1f / %.1f / %.1f ms", p[0], p[1], p[2])
+    }
+
+    func runDrain(_ settings: ConnectionSettings, processes count: Int) async throws -> (rate: Double, seconds: Double, latency: String) {
+        let connection = try await PostgresConnection.connect(settings)
+        let ids = try await SettlementFixture.prepare(connection, services: services)
+        try await connection.executeScript("VACUUM ANALYZE")
+        let workers = try startWorkers(settings, count)
+        try await waitIdle(connection, count)
+        let started = ContinuousClock.now
+        for chunk in stride(from: 0, to: ids.count, by: 1000) {
+            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
+        }
+        try await waitSettled(connection, ids)
+        let elapsed = started.duration(to: .now)
+        await stopWorkers(workers)
+        let problems = try await LedgerVerifier.problems(connection)
+        if !problems.isEmpty { throw ValidationError("the ledger does not verify: \(problems)") }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let text = try await latency(connection, ids)
+        await connection.close()
+        return (Double(ids.count) / seconds, seconds, text)
+    }
+
+    func runPaced(_ settings: ConnectionSettings, processes count: Int) async throws -> String {
+        let connection = try await PostgresConnection.connect(settings)
+        try await connection.executeScript("DELETE FROM jobs.job")
+        let ids = try await SettlementFixture.prepare(connection, services: pacedServices, elders: 100, volunteers: 5000)
+        try await connection.executeScript("VACUUM ANALYZE")
+        let workers = try startWorkers(settings, count)
+        try await waitIdle(connection, count)
+        // Ten check-outs every 10 ms at 1,000/s: small transactions, as check-outs come.
+        let perTick = max(1, pacedRate / 100)
+        let clock = ContinuousClock()
+        var next = clock.now
+        for chunk in stride(from: 0, to: ids.count, by: perTick) {
+            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + perTick, ids.count)]))
+            next += .milliseconds(10)
+            try await Task.sleep(until: next, clock: clock)
+        }
+        try await waitSettled(connection, ids)
+        await stopWorkers(workers)
+        let text = try await latency(connection, ids)
+        await connection.close()
+        return text
+    }
+
+    func runPGBench(_ server: ConnectionSettings, script: String) async throws -> (rate: Double, latency: String) {
+        let settings = try await freshPlainDatabase(server, "settle_pgbench")
+        let schema = try String(contentsOfFile: "\(peerBench)/sql/settlement_schema.sql", encoding: .utf8)
+        let connection = try await PostgresConnection.connect(settings)
+        try await connection.executeScript(schema.replacingOccurrences(of: "VACUUM ANALYZE settle_account, settle_job, settle_ledger;", with: ""))
+        try await connection.executeScript("VACUUM ANALYZE settle_account, settle_job, settle_ledger")
+        await connection.close()
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .compactMap(Int.init).sorted(by: >).map { "/usr/lib/postgresql/\($0)/bin/pgbench" } + ["/usr/bin/pgbench"]
+        guard let pgbench = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ValidationError("pgbench not found")
+        }
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-pgbench-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: log)
+        try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
+        let outcome = try ChildProcess.run(pgbench, [
+            "-n", "-c", "8", "-j", "2", "-T", String(pgbenchSeconds), "-f", "\(peerBench)/\(script)",
+            "-l", "--log-prefix", "\(log)/tx", settings.conninfoWithDatabase,
+        ])
+        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+              let tps = Double(line.dropFirst(6).prefix { $0 != " " })
+        else { throw ValidationError("pgbench failed: \(outcome.output)") }
+        var micros: [Int] = []
+        for file in try FileManager.default.contentsOfDirectory(atPath: log) {
+            for entry in try String(contentsOfFile: "\(log)/\(file)", encoding: .utf8).split(separator: "\n") {
+                let fields = entry.split(separator: " ")
+                if fields.count >= 3, let value = Int(fields[2]) { micros.append(value) }
+            }
+        }
+        micros.sort()
+        func at(_ q: Double) -> Double { micros.isEmpty ? 0 : Double(micros[min(micros.count - 1, Int(q * Double(micros.count)))]) / 1000 }
+        return (tps, String(format: "%.1f / %.1f / %.1f ms", at(0.5), at(0.95), at(0.99)))
+    }
+
+    func freshPlainDatabase(_ server: ConnectionSettings, _ name: String) async throws -> ConnectionSettings {
+        let admin = try await PostgresConnection.connect(server)
+        try await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        try await admin.executeScript("CREATE DATABASE \(name)")
+        await admin.close()
+        return server.withDatabase(name)
+    }
+}
