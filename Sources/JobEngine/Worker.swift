@@ -50,7 +50,8 @@ public actor Worker: Service {
         var handlerSettings = settings
         handlerSettings.applicationName = "\(configuration.name) handler"
         if let role = configuration.databaseRole { handlerSettings = handlerSettings.with(parameter: "role", role) }
-        self.database = ConnectionPool(settings: handlerSettings, maximum: configuration.concurrency, logger: logger)
+        self.database = ConnectionPool(
+            settings: handlerSettings, maximum: configuration.handlerConnections ?? min(configuration.concurrency, 16), logger: logger)
     }
 
     public func run() async throws {

@@ -39,6 +39,9 @@ public struct WorkerConfiguration: Sendable {
     /// jobs run again, which at-least-once delivery allows; enqueues and the
     /// handlers' own transactions stay as durable as the server makes them.
     public var asynchronousCommit = false
+    /// Connections the handlers share (``JobContext/database``); a job
+    /// beyond them waits for one. Nil: as many as `concurrency`, at most 16.
+    public var handlerConnections: Int?
     /// The database role every session of the worker acts as (`SET ROLE`
     /// at connect, and again after a reconnect), so that it can touch only
     /// what its role is granted: `timebank_settlement` for the settlement
@@ -64,6 +67,7 @@ public struct WorkerConfiguration: Sendable {
         try check(concurrency >= 1 && concurrency <= 1000, "concurrency: must be 1 to 1000")
         try check(claimBatch >= 1 && claimBatch <= 1000, "claim batch: must be 1 to 1000")
         try check(prefetch >= 0 && prefetch <= 1000, "prefetch: must be 0 to 1000")
+        try check(handlerConnections.map { $0 >= 1 && $0 <= 1000 } ?? true, "handler connections: must be 1 to 1000")
         try check(pollInterval >= .milliseconds(10), "poll interval: must be at least 10 ms")
         try check(lease >= .seconds(1), "lease: must be at least 1 s")
         try check(rescueInterval > .zero && promoteInterval > .zero && pruneInterval > .zero, "intervals must be positive")

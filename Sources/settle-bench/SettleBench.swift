@@ -24,7 +24,11 @@ struct SettleBench: AsyncParsableCommand {
     @Option(help: "pgbench seconds per script.") var pgbenchSeconds = 20
     @Option(help: "Peer-bench directory (its sql/settlement.pgbench and limits/settle_batch10.pgbench).")
     var peerBench = "../shared/peer-bench"
-    @Option(parsing: .upToNextOption, help: "Extra arguments for each settlement-worker.") var workerArguments: [String] = []
+    @Option(help: "Each settlement-worker's --claim-batch (default: its own).") var claimBatch: Int?
+    @Option(help: "Each settlement-worker's --concurrency (default: its own).") var concurrency: Int?
+    var workerArguments: [String] {
+        (claimBatch.map { ["--claim-batch", String($0)] } ?? []) + (concurrency.map { ["--concurrency", String($0)] } ?? [])
+    }
 
     func run() async throws {
         let server = ConnectionSettings(conninfo: databaseURL, applicationName: "settle-bench")
@@ -36,10 +40,12 @@ struct SettleBench: AsyncParsableCommand {
             print(String(format: "ours, %d process(es): %.0f settlements/s (%d in %.2f s); check-out to credited in that backlog p50/p95/p99 %@",
                          count, drain.rate, services, drain.seconds, drain.latency))
             rows.append(("ours, \(count) settlement-worker process(es), backlog of \(services)", drain.rate, drain.latency))
-            let paced = try await runPaced(settings, processes: count)
+            guard pacedServices > 0 else { continue }
+            let paced = try await runPaced(try await freshDatabase(server, "settle_bench"), processes: count)
             print("ours, \(count) process(es), \(pacedRate) check-outs/s: check-out to credited p50/p95/p99 \(paced)")
             rows.append(("ours, \(count) process(es), paced at \(pacedRate)/s", Double(pacedRate), paced))
         }
+        guard pgbenchSeconds > 0 else { return }
         let pgbench = try await runPGBench(server, script: "sql/settlement.pgbench")
         print(String(format: "pgbench settlement.pgbench, -c 8 -j 2: %.0f settlements/s; latency p50/p95/p99 %@", pgbench.rate, pgbench.latency))
         let batch = try await runPGBench(server, script: "limits/settle_batch10.pgbench")
@@ -132,7 +138,6 @@ struct SettleBench: AsyncParsableCommand {
 
     func runPaced(_ settings: ConnectionSettings, processes count: Int) async throws -> String {
         let connection = try await PostgresConnection.connect(settings)
-        try await connection.executeScript("DELETE FROM jobs.job")
         let ids = try await SettlementFixture.prepare(connection, services: pacedServices, elders: 100, volunteers: 5000)
         try await connection.executeScript("VACUUM ANALYZE")
         let workers = try startWorkers(settings, count)
