@@ -2,8 +2,13 @@ import PostgresClient
 
 /// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0007), which
 /// re-derives every balance from the immutable transfers and checks the
-/// ledger's invariants (L1-L8 at the top of sql/0004) and R6's exactly once,
-/// in one REPEATABLE READ snapshot.
+/// ledger's invariants, in one REPEATABLE READ snapshot. The invariants
+/// (stated in full at the top of sql/0004, enforced there on every write):
+///   L1 whole minutes, positive, between two accounts   L5 debits equal credits
+///   L2 transfers immutable                               L6 no personal balance below zero
+///   L3 one transfer per idempotency key                  L7 coins come only from grants
+///   L4 account totals equal their transfers' sums        L8 a hold resolved at most once
+/// and R6: every checked-out service settled exactly once, for its served minutes.
 public enum LedgerVerifier {
     public struct Check: Sendable {
         public var name: String
