@@ -265,7 +265,7 @@ public actor Worker: Service {
             jobTasks[job.id] = nil
             running[job.queue, default: 0] -= 1
         }
-        afterSlotsFreed(queue: jobs[0].queue)
+        afterSlotsFreed(queue: jobs[0].queue, freed: jobs.count)
     }
 
     private static func execute(
@@ -310,12 +310,12 @@ public actor Worker: Service {
         await completer?.submit(result)
         jobTasks[job.id] = nil
         running[job.queue, default: 0] -= 1
-        afterSlotsFreed(queue: job.queue)
+        afterSlotsFreed(queue: job.queue, freed: 1)
     }
 
     /// Starts jobs claimed ahead, wakes the producer when a claim is worth
     /// it, and ends a shutdown's wait when nothing runs.
-    private func afterSlotsFreed(queue: String) {
+    private func afterSlotsFreed(queue: String, freed: Int) {
         if !stopping, var queued = waiting[queue], !queued.isEmpty {
             let room = configuration.concurrency - running[queue, default: 0]
             let next = Array(queued.prefix(max(room, 0)))
@@ -323,8 +323,10 @@ public actor Worker: Service {
             waiting[queue] = queued
             accept(next)
         }
-        // The producer waits for enough free room to claim a batch.
-        if capacity - held(queue) >= claimThreshold {
+        // The producer waits for enough free room to claim a batch: wake
+        // it when the room crosses that line (once, not per freed slot).
+        let free = capacity - held(queue)
+        if free >= claimThreshold && free - freed < claimThreshold {
             producerConnections[queue]?.wakeUp()
         }
         if jobTasks.isEmpty, let drained {
