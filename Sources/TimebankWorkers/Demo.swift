@@ -90,7 +90,14 @@ public struct Demo: Sendable {
         _ = try await step("volunteer approved (R1: 18+, Beijing resident, trained)",
             "api.apply_volunteer($1, current_date - 14)", [volunteer])
 
-        say("2. Coins (R9: Chaoyang district grants 10 coins to a special elder)")
+        say("2. Coins (R9: Chaoyang district grants 10 coins to a special elder, within its budget)")
+        let hasBudget = try await operatorSession.query("""
+            SELECT count(*) AS n FROM bank.district_budget WHERE district_code = '110105' AND period @> bank.local_today()
+            """)[0].decode("n", as: Int.self) > 0
+        if !hasBudget {
+            _ = try await step("Chaoyang sets its budget: 10,000 coins for this year",
+                "api.set_district_budget('110105', date_trunc('year', current_date)::date, (date_trunc('year', current_date) + interval '1 year - 1 day')::date, 10000)", [])
+        }
         _ = try await step("10 coins granted", "api.grant_coins('110105', $1, 'severely_disabled', 10)", [elder])
         try await balance("elder", elder)
 

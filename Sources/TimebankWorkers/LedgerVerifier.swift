@@ -8,7 +8,9 @@ import PostgresClient
 ///   L2 transfers immutable                               L6 no personal balance below zero
 ///   L3 one transfer per idempotency key                  L7 coins come only from grants
 ///   L4 account totals equal their transfers' sums        L8 a hold resolved at most once
-/// and R6: every checked-out service settled exactly once, for its served minutes.
+/// and R6: every checked-out service settled exactly once, for its served minutes;
+/// then (`bank.verify_rules()`, sql/0008): L9 earned minutes are service credits only,
+/// L10 milestones recorded, L11 grants within district budgets, L12 gifts between verified relatives.
 public enum LedgerVerifier {
     public struct Check: Sendable {
         public var name: String
@@ -18,7 +20,7 @@ public enum LedgerVerifier {
 
     public static func run(_ connection: PostgresConnection) async throws -> [Check] {
         try await connection.transaction(isolation: .repeatableRead) { connection in
-            try connection.query("SELECT check_name, problem FROM bank.verify_ledger()").map {
+            try connection.query("SELECT check_name, problem FROM bank.verify_ledger() UNION ALL SELECT check_name, problem FROM bank.verify_rules()").map {
                 Check(name: try $0.decode("check_name"), problem: try $0.decode("problem"))
             }
         }

@@ -17,6 +17,7 @@ public enum SettlementFixture {
         try await connection.transaction { connection in
             _ = try connection.query(peopleSQL, [elders, volunteers])
             _ = try connection.query(grantsSQL, [services, elders])
+            _ = try connection.query(budgetSQL)
             return try connection.query(servicesSQL, [services, elders, volunteers]).map { try $0.decode("id", as: Int64.self) }
         }
     }
@@ -75,6 +76,17 @@ public enum SettlementFixture {
         SELECT 'fixture-grant:' || a.id, 'posted', 'grant', g.id, a.id, 60 * (($1 + $2 - 1) / $2), 'economically_disadvantaged'
           FROM opened a JOIN bank.elder e ON e.person_id = a.person_id
          CROSS JOIN bank.account g WHERE g.district_code = '110105'
+        """
+
+    // R9: the district's budget for today covers the fixture's grants.
+    static let budgetSQL = """
+        WITH r AS (
+            INSERT INTO bank.request (kind, args, status, result, finished_at)
+            VALUES ('set_district_budget', '{"fixture": true}', 'completed', '{}', now()) RETURNING id
+        )
+        INSERT INTO bank.district_budget (district_code, period, budget_minutes, granted_minutes, request_id)
+        SELECT '110105', daterange(bank.local_today() - 1, bank.local_today() + 1, '[]'), 2 * sum(t.amount), sum(t.amount), r.id
+          FROM r, bank.transfer t WHERE t.kind = 'grant' GROUP BY r.id
         """
 
     // Service i: elder i % elders, volunteer i % volunteers, booked for an

@@ -22,6 +22,8 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("enrollment.register_person", "enrollment_register_person"),   // R3
                 Step("enrollment.apply_volunteer", "enrollment_apply_volunteer"),   // R1
                 Step("enrollment.authenticate_elder", "enrollment_authenticate_elder"),  // R4
+                Step("enrollment.declare_relative", "enrollment_declare_relative"),      // R8
+                Step("enrollment.verify_relative", "enrollment_verify_relative"),        // R8
             ]
         case .order:
             return [
@@ -40,6 +42,8 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("settlement.grant", "settlement_grant"),                // R9
                 Step("settlement.hold", "settlement_hold"),                  // R16
                 Step("settlement.release", "settlement_release"),
+                Step("settlement.set_budget", "settlement_set_budget"),      // R9
+                Step("settlement.move", "settlement_move"),                  // R8 gifts, R10 donations and welfare grants
             ]
         }
     }

@@ -54,7 +54,7 @@ extension BankSuites {
                     SELECT 'forged', 'posted', 'service_credit', g.id, a.id, 600
                       FROM bank.account a, bank.account g WHERE a.person_id = $1 AND g.district_code = '110105'
                     """, [volunteer])
-                try await bank.owner.execute("UPDATE bank.account SET credits_posted = credits_posted + 600 WHERE person_id = $1", [volunteer])
+                try await bank.owner.execute("UPDATE bank.account SET credits_posted = credits_posted + 600, earned_minutes = earned_minutes + 600 WHERE person_id = $1", [volunteer])
                 try await bank.owner.execute("UPDATE bank.account SET debits_posted = debits_posted + 600 WHERE district_code = '110105'")
                 try await bank.owner.executeScript("SET session_replication_role = origin")
                 let problems = try await bank.ledgerProblems()

@@ -114,7 +114,7 @@ extension BankSuites {
                 let elder = try await bank.registerElder(10, coins: 1)   // 60 minutes
                 let notElder = try await bank.registerVolunteer(11)
                 let publish = "api.publish_demand($1, $2, '110105', 'help', date_trunc('minute', now()) + $3 * interval '1 minute', $4)"
-                try await expectRefusal(bank, publish, [notElder, "assistance", 60, 30], rule: "R4", field: "elder_id")
+                try await expectRefusal(bank, publish, [notElder, "assistance", 60, 30], rule: "R7", field: "elder_id")   // a volunteer under 60
                 try await expectRefusal(bank, publish, [elder, "assistance", 60, 61], rule: "R16", field: "minutes")
                 try await expectRefusal(bank, publish, [elder, "assistance", 60, 5], rule: "R16", field: "minutes")
                 try await expectRefusal(bank, publish, [elder, "assistance", -5, 30], rule: "R16", field: "starts_at")
