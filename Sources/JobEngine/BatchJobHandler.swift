@@ -15,7 +15,10 @@ public protocol BatchJobHandler: Sendable {
 
     static var kind: String { get }
 
-    /// Runs the batch inside the open transaction of `connection`. Throwing
-    /// rolls the whole batch back; each job then fails its attempt.
-    func run(_ batch: [Arguments], connection: isolated PostgresConnection) throws
+    /// Runs the batch inside the open transaction of `connection` and says
+    /// how each job ended, in order: the `.completed` ones are marked so in
+    /// the same transaction; a job snoozed or cancelled is recorded after
+    /// the commit. Throwing rolls the whole batch back; each job then fails
+    /// its attempt.
+    func run(_ batch: [Arguments], connection: isolated PostgresConnection) throws -> [JobOutcome]
 }

@@ -5,7 +5,7 @@ import PostgresClient
 public struct HandlerRegistry: Sendable {
     typealias Erased = @Sendable (_ arguments: String, _ context: JobContext) async throws -> JobOutcome
 
-    typealias ErasedBatch = @Sendable (_ arguments: [String], _ connection: isolated PostgresConnection) throws -> Void
+    typealias ErasedBatch = @Sendable (_ arguments: [String], _ connection: isolated PostgresConnection) throws -> [JobOutcome]
 
     private var handlers: [String: Erased] = [:]
     private var batchHandlers: [String: ErasedBatch] = [:]
@@ -43,7 +43,11 @@ public struct HandlerRegistry: Sendable {
             } catch {
                 throw JobFailure.undecodableArguments(kind: H.kind, reason: "\(error)")
             }
-            try handler.run(decoded, connection: connection)
+            let outcomes = try handler.run(decoded, connection: connection)
+            guard outcomes.count == decoded.count else {
+                throw JobFailure.undecodableArguments(kind: H.kind, reason: "the handler returned \(outcomes.count) outcomes for \(decoded.count) jobs")
+            }
+            return outcomes
         }
     }
 

@@ -226,12 +226,15 @@ public actor Worker: Service {
         let task = Task {
             let started = ContinuousClock.now
             var failure: Error?
+            var outcomes: [JobOutcome] = []
             do {
                 let arguments = jobs.map(\.arguments)
-                try await database.withConnection { connection in
+                outcomes = try await database.withConnection { connection in
                     try await connection.transaction { connection in
-                        try handler(arguments, connection)
-                        try JobStore.completeInTransaction(connection, jobs, worker: worker)
+                        let outcomes = try handler(arguments, connection)
+                        let completed = zip(jobs, outcomes).filter { $0.1 == .completed }.map(\.0)
+                        try JobStore.completeInTransaction(connection, completed, worker: worker)
+                        return outcomes
                     }
                 }
             } catch {
@@ -239,18 +242,22 @@ public actor Worker: Service {
             }
             let runTime = started.duration(to: .now)
             var unrecorded: [AttemptResult] = []
-            for job in jobs {
+            for (index, job) in jobs.enumerated() {
+                var jobLogger = logger
+                jobLogger[metadataKey: "job_id"] = "\(job.id)"
+                let context = JobContext(
+                    jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
+                    maxAttempts: job.maxAttempts, worker: worker, logger: jobLogger, database: database)
                 let result: AttemptResult
                 if let failure {
-                    var jobLogger = logger
-                    jobLogger[metadataKey: "job_id"] = "\(job.id)"
-                    let context = JobContext(
-                        jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
-                        maxAttempts: job.maxAttempts, worker: worker, logger: jobLogger, database: database)
                     result = await Self.execute(job, handler: { _, _ in throw failure }, context: context, backoff: backoff)
                     unrecorded.append(result)
-                } else {
+                } else if outcomes[index] == .completed {
                     result = AttemptResult(jobID: job.id, attempt: job.attempt, kind: .completed, runAt: nil, message: nil)
+                } else {
+                    let outcome = outcomes[index]
+                    result = await Self.execute(job, handler: { _, _ in outcome }, context: context, backoff: backoff)
+                    unrecorded.append(result)
                 }
                 metrics.finished(job, result, runTime: runTime)
             }

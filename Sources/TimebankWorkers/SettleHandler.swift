@@ -19,12 +19,24 @@ public struct SettleHandler: BatchJobHandler {
         settledServices = Counter(label: "timebank_settled_services_total", factory: metricsFactory)
     }
 
-    public func run(_ batch: [Subject], connection: isolated PostgresConnection) throws {
+    public func run(_ batch: [Subject], connection: isolated PostgresConnection) throws -> [JobOutcome] {
         let rows = try connection.query(
-            "SELECT service_id, minutes FROM bank.settlement_settle($1)", [batch.map(\.id)])
-        var minutes = 0
-        for row in rows { minutes += try row.decode("minutes", as: Int.self) }
-        settledServices.increment(by: rows.count)
+            "SELECT service_id, minutes, deferred FROM bank.settlement_settle($1)", [batch.map(\.id)])
+        var minutes = 0, settled = 0
+        var deferred: Set<Int64> = []
+        for row in rows {
+            if try row.decode("deferred", as: Bool.self) {
+                deferred.insert(try row.decode("service_id", as: Int64.self))
+            } else {
+                minutes += try row.decode("minutes", as: Int.self)
+                settled += 1
+            }
+        }
+        settledServices.increment(by: settled)
         settledMinutes.increment(by: minutes)
+        guard !deferred.isEmpty else { return batch.map { _ in .completed } }
+        // The volunteer is suspended: paid nothing new; looked at again later.
+        let wait = try connection.query("SELECT bank.setting('suspended_settlement_retry_minutes') AS m")[0].decode("m", as: Int.self)
+        return batch.map { deferred.contains($0.id) ? .snooze(.seconds(wait * 60)) : .completed }
     }
 }

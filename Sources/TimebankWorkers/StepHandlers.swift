@@ -17,10 +17,16 @@ public struct Step: Sendable, Equatable {
     public var kind: String
     /// A `bank.` function taking one bigint; a constant, never input.
     public var function: String
+    /// The id is a request's (a client's call), not a service's: the step
+    /// then runs with `timebank.request_id` set, so that the changes it
+    /// makes are recorded with their request, and so with who performed
+    /// them (R5). System steps (expiry, no-show) have none.
+    public var servesRequest: Bool
 
-    public init(_ kind: String, _ function: String) {
+    public init(_ kind: String, _ function: String, servesRequest: Bool = true) {
         self.kind = kind
         self.function = function
+        self.servesRequest = servesRequest
     }
 }
 
@@ -29,9 +35,13 @@ extension HandlerRegistry {
     public mutating func register(steps: [Step]) {
         for step in steps {
             let sql = "SELECT bank.\(step.function)($1)"
+            let servesRequest = step.servesRequest
             register(kind: step.kind) { (subject: Subject, context) in
                 try await context.database.withConnection { connection in
                     try await connection.transaction { connection in
+                        if servesRequest {
+                            _ = try connection.query("SELECT set_config('timebank.request_id', $1::text, true)", [String(subject.id)])
+                        }
                         _ = try connection.query(sql, [subject.id])
                     }
                 }

@@ -24,6 +24,10 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("enrollment.authenticate_elder", "enrollment_authenticate_elder"),  // R4
                 Step("enrollment.declare_relative", "enrollment_declare_relative"),      // R8
                 Step("enrollment.verify_relative", "enrollment_verify_relative"),        // R8
+                Step("enrollment.import_registry", "enrollment_import_registry"),        // R24
+                Step("enrollment.confirm_insurance", "enrollment_confirm_insurance"),    // R25
+                Step("enrollment.set_status", "enrollment_set_status"),                  // suspension, closure
+                Step("enrollment.register_institution", "enrollment_register_institution"),  // R5
             ]
         case .order:
             return [
@@ -33,15 +37,15 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("order.check_in", "order_check_in"),              // R18
                 Step("order.check_out", "order_check_out"),            // R18, R6
                 Step("order.cancel", "order_cancel"),
-                Step("order.expire", "order_expire"),
-                Step("order.no_show", "order_no_show"),
+                Step("order.expire", "order_expire", servesRequest: false),
+                Step("order.no_show", "order_no_show", servesRequest: false),
             ]
         case .settlement:
             return [
-                Step("settlement.open_account", "settlement_open_account"),  // R3
+                Step("settlement.open_account", "settlement_open_account", servesRequest: false),  // R3
                 Step("settlement.grant", "settlement_grant"),                // R9
                 Step("settlement.hold", "settlement_hold"),                  // R16
-                Step("settlement.release", "settlement_release"),
+                Step("settlement.release", "settlement_release", servesRequest: false),
                 Step("settlement.set_budget", "settlement_set_budget"),      // R9
                 Step("settlement.move", "settlement_move"),                  // R8 gifts, R10 donations and welfare grants
             ]
