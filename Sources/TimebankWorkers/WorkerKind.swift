@@ -37,6 +37,8 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("order.check_in", "order_check_in"),              // R18
                 Step("order.check_out", "order_check_out"),            // R18, R6
                 Step("order.cancel", "order_cancel"),
+                Step("order.rate", "order_rate"),                      // R19
+                Step("order.report_not_given", "order_report_not_given"),  // R19
                 Step("order.expire", "order_expire", servesRequest: false),
                 Step("order.no_show", "order_no_show", servesRequest: false),
             ]
@@ -48,6 +50,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("settlement.release", "settlement_release", servesRequest: false),
                 Step("settlement.set_budget", "settlement_set_budget"),      // R9
                 Step("settlement.move", "settlement_move"),                  // R8 gifts, R10 donations and welfare grants
+                Step("settlement.decide_dispute", "settlement_decide_dispute"),  // R19 reversals
             ]
         }
     }
