@@ -37,6 +37,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("order.check_in", "order_check_in"),              // R18
                 Step("order.check_out", "order_check_out"),            // R18, R6
                 Step("order.cancel", "order_cancel"),
+                Step("order.define_item", "order_define_item"),        // R15
                 Step("order.rate", "order_rate"),                      // R19
                 Step("order.report_not_given", "order_report_not_given"),  // R19
                 Step("order.expire", "order_expire", servesRequest: false),
