@@ -28,6 +28,8 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("enrollment.confirm_insurance", "enrollment_confirm_insurance"),    // R25
                 Step("enrollment.set_status", "enrollment_set_status"),                  // suspension, closure
                 Step("enrollment.register_institution", "enrollment_register_institution"),  // R5
+                Step("enrollment.link_guardian", "enrollment_link_guardian"),            // R2
+                Step("enrollment.verify_guardian", "enrollment_verify_guardian"),        // R2
             ]
         case .order:
             return [
@@ -38,6 +40,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("order.check_out", "order_check_out"),            // R18, R6
                 Step("order.cancel", "order_cancel"),
                 Step("order.define_item", "order_define_item"),        // R15
+                Step("order.join_as_minor", "order_join_as_minor"),    // R2
                 Step("order.rate", "order_rate"),                      // R19
                 Step("order.report_not_given", "order_report_not_given"),  // R19
                 Step("order.expire", "order_expire", servesRequest: false),
