@@ -74,6 +74,12 @@ extension BankSuites {
             var tally = Tally()
             let session = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_api"))
             let reader = try await bank.database.connect()
+            /// A service in `status` and its volunteer (most check-ins and check-outs are the right person's).
+            func booked(_ status: String) async throws -> (Int64, Int64)? {
+                let rows = try await reader.query("SELECT id, volunteer_id FROM bank.service WHERE status = $1::bank.service_status ORDER BY random() LIMIT 1", [status])
+                guard let row = rows.first else { return nil }
+                return (try row.decode("id"), try row.decode("volunteer_id"))
+            }
             func pick(_ sql: String) async throws -> Int64 {
                 let rows = try await reader.query("SELECT id FROM (\(sql)) x ORDER BY random() LIMIT 1")
                 return try rows.first?.decode("id", as: Int64.self) ?? Int64(random.int(1...50))
@@ -99,8 +105,11 @@ extension BankSuites {
                                          [elder, random.int(-5...55), random.int(10...200)])
                 case 7: (sql, parameters) = ("api.review_demand($1, 'staff', $2)", [service, !random.chance(20)])
                 case 8, 9: (sql, parameters) = ("api.book_service($1, $2)", [service, volunteer])
-                case 10: (sql, parameters) = ("api.check_in($1, $2)", [service, volunteer])
+                case 10:
+                    let (s, v) = random.chance(90) ? try await booked("booked") ?? (service, volunteer) : (service, volunteer)
+                    (sql, parameters) = ("api.check_in($1, $2)", [s, v])
                 case 11:
+                    let (service, volunteer) = random.chance(90) ? try await booked("in_progress") ?? (service, volunteer) : (service, volunteer)
                     // Sometimes let an hour pass for a service in progress (the owner moves its clock), then check out.
                     if random.chance(50) {
                         // (A move that would overlap another booking of the volunteer is refused by R20: skipped.)
