@@ -54,6 +54,24 @@ public struct Demo: Sendable {
 
     private func walk(_ client: PostgresConnection, _ operatorSession: PostgresConnection) async throws {
         let serial = Int(Date().timeIntervalSince1970) % 290_000
+        // R12, R13 at demo scale: a star at 100 hours and the milestone at
+        // 10,000 coins cannot be reached in a minute, so the demo lowers
+        // them (bank.setting) while it runs and puts them back after.
+        let saved = try await operatorSession.query("""
+            SELECT name, value FROM bank.setting WHERE name IN ('star_1_hours', 'milestone_coins')
+            """).map { (try $0.decode("name", as: String.self), try $0.decode("value", as: Int.self)) }
+        say("(demo only: star level 1 at 3 hours instead of 100, the 10,000-coin milestone at 3 coins, until the demo ends)")
+        try await operatorSession.execute("UPDATE bank.setting SET value = 3 WHERE name IN ('star_1_hours', 'milestone_coins')")
+        do {
+            try await walkThePath(client, operatorSession, serial: serial)
+        } catch {
+            for (name, value) in saved { _ = try? await operatorSession.execute("UPDATE bank.setting SET value = $2 WHERE name = $1", [name, value]) }
+            throw error
+        }
+        for (name, value) in saved { try await operatorSession.execute("UPDATE bank.setting SET value = $2 WHERE name = $1", [name, value]) }
+    }
+
+    private func walkThePath(_ client: PostgresConnection, _ operatorSession: PostgresConnection, serial: Int) async throws {
         func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable]) async throws -> Int64? {
             let request = try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
             let deadline = ContinuousClock.now + .seconds(30)
@@ -102,8 +120,8 @@ public struct Demo: Sendable {
         try await balance("elder", elder)
 
         say("3. A demand (R16: published with its coins held at once, then reviewed)")
-        let service = try await step("2-hour demand for companionship to the hospital, tomorrow at 09:00",
-            "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 120)",
+        let service = try await step("4-hour demand for companionship to the hospital, tomorrow at 09:00",
+            "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 240)",
             [elder])!
         try await balance("elder", elder)
         _ = try await step("approved by staff member 'desk-3'", "api.review_demand($1, 'desk-3', true)", [service])
@@ -112,11 +130,11 @@ public struct Demo: Sendable {
         _ = try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
         say("  (demo only: moving the service into the past, as if tomorrow morning had come)")
         try await operatorSession.execute("""
-            UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '105 minutes',
+            UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '225 minutes',
                    ends_at = date_trunc('minute', now()) + interval '15 minutes' WHERE id = $1
             """, [service])
         _ = try await step("checked in", "api.check_in($1, $2)", [service, volunteer])
-        say("  (demo only: 1 hour 45 minutes of service pass)")
+        say("  (demo only: 3 hours 45 minutes of service pass)")
         try await operatorSession.execute("""
             UPDATE bank.service SET checked_in_at = starts_at WHERE id = $1
             """, [service])
@@ -134,7 +152,30 @@ public struct Demo: Sendable {
         try await balance("elder", elder)
         try await balance("volunteer", volunteer)
 
-        say("6. Ledger verify")
+        say("6. Star level and milestone (R12, R13: recorded once, when first reached)")
+        for row in try await client.query("SELECT earned_minutes, milestone, reached_at FROM api.achievements($1)", [volunteer]) {
+            if let milestone = try row.decode("milestone", as: String?.self) {
+                say("  ✓ \(milestone == "coins_10000" ? "the 10,000-coin milestone" : "star level " + milestone.dropFirst(5)) reached with \(try row.decode("earned_minutes", as: Int.self)) minutes earned")
+            }
+        }
+
+        say("7. A gift to a verified lineal relative (R8)")
+        let mother = try await step("the volunteer's mother, 63, registered",
+            "api.register_person($1, 'Li Shufen', NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2)])!
+        let relationship = try await step("declared: she is his parent", "api.declare_relative($1, $2, 'parent')", [volunteer, mother])!
+        _ = try await step("verified by staff member 'desk-3' (household register)",
+            "api.verify_relative($1, 'desk-3', 'household register 110105-0042')", [relationship])
+        _ = try await step("1 coin given to her", "api.gift_coins($1, $2, 1)", [volunteer, mother])
+        try await balance("mother", mother)
+
+        say("8. A donation to the public-welfare account (R10, R11: counted as pure volunteering)")
+        _ = try await step("1 coin donated", "api.donate_coins($1, 1)", [volunteer])
+        try await balance("volunteer", volunteer)
+        let earned = try await client.query("SELECT earned_minutes FROM api.achievements($1) LIMIT 1", [volunteer])[0]
+            .decode("earned_minutes", as: Int.self)
+        say("    volunteer: \(earned) minutes earned by service (gifts and donations do not change it)")
+
+        say("9. Ledger verify")
         let checks = try await LedgerVerifier.run(operatorSession)
         for check in checks { say("  \(check.problem == nil ? "ok    " : "BROKEN") \(check.name)\(check.problem.map { ": \($0)" } ?? "")") }
         if checks.contains(where: { $0.problem != nil }) { throw Failure(description: "the ledger does not verify") }

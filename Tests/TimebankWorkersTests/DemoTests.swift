@@ -17,10 +17,16 @@ extension BankSuites {
                 let lines = Lines()
                 try await Demo(settings: bank.database.settings, say: { lines.add($0) }).run()
                 let output = lines.lock.withLock { lines.all.joined(separator: "\n") }
-                #expect(output.contains("settled: 105 minutes"), "\(output)")
-                #expect(output.contains("volunteer: 105 minutes available"))
-                #expect(output.contains("elder: 495 minutes available"))
+                #expect(output.contains("settled: 225 minutes"), "\(output)")
+                #expect(output.contains("elder: 375 minutes available"))
+                #expect(output.contains("star level 1 reached"))
+                #expect(output.contains("the 10,000-coin milestone reached"))
+                #expect(output.contains("mother: 60 minutes available"))
+                #expect(output.contains("volunteer: 105 minutes available"))   // 225 - 60 given - 60 donated
+                #expect(output.contains("volunteer: 225 minutes earned by service"))
                 #expect(!output.contains("BROKEN"))
+                // The demo's lowered thresholds are put back.
+                #expect(try await bank.owner.query("SELECT value FROM bank.setting WHERE name = 'star_1_hours'")[0].decode("value", as: Int.self) == 100)
             }
         }
     }
