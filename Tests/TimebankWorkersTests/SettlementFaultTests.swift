@@ -24,17 +24,36 @@ import Testing
             let pid = try ChildProcess.spawn(executable, [
                 "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300",
             ], environment: environment, logFile: log)
+            running.withLock { $0.insert(pid) }
             return SettlementProcess(pid: pid, log: log)
+        }
+
+        /// Processes started and not yet reaped, killed when a test fails
+        /// midway (else they would poll a dropped database for ever).
+        static let running = LockedPIDs()
+
+        static func killAll() {
+            for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
         }
 
         func signal(_ signal: Int32) { kill(pid, signal) }
 
         func wait() async -> Int32 {
             let pid = self.pid
-            return await ChildProcess.exitStatus(of: pid)
+            let status = await ChildProcess.exitStatus(of: pid)
+            _ = Self.running.withLock { $0.remove(pid) }
+            return status
         }
 
         var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    }
+
+    /// Runs a test's body; if it fails, its worker processes are killed.
+    func killingWorkersOnFailure(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch {
+            SettlementProcess.killAll()
+            throw error
+        }
     }
 
     func number(_ connection: PostgresConnection, _ sql: String) async throws -> Int {
@@ -67,7 +86,7 @@ import Testing
     }
 
     @Test func everySettlementJobDeliveredTwiceOrAHundredTimesSettlesOnce() async throws {
-        try await TestDatabase.with { database in
+        try await killingWorkersOnFailure { try await TestDatabase.with { database in
             let connection = try await database.connect()
             let services = try await SettlementFixture.prepare(connection, services: 300, elders: 50, volunteers: 100)
             try await SettlementFixture.checkOut(connection, services)
@@ -85,11 +104,11 @@ import Testing
             let minutes = try await expectEverythingSettledOnce(connection, services: 300)
             print("settlement duplicate run: 300 services, 1,280 settlement jobs, \(minutes) minutes credited once")
             await connection.close()
-        }
+        } }
     }
 
     @Test func fourProcessesRaceOverTenThousandCheckOutsAndOneIsKilledMidRun() async throws {
-        try await TestDatabase.with { database in
+        try await killingWorkersOnFailure { try await TestDatabase.with { database in
             let connection = try await database.connect()
             let services = try await SettlementFixture.prepare(connection, services: 10_000)
             var workers = try (0..<4).map { _ in try SettlementProcess.start(database.settings) }
@@ -114,7 +133,7 @@ import Testing
             #expect(rescued > 0)
             print("settlement fault run: 10000 check-outs, 4 processes, 1 SIGKILL, \(rescued) jobs rescued, \(minutes) minutes credited once")
             await connection.close()
-        }
+        } }
     }
 
     /// `pg_ctl restart -m immediate` under two settlement processes, on a
@@ -123,6 +142,7 @@ import Testing
         let cluster = LocalCluster(home: URL(fileURLWithPath: "/tmp/timebank-settle-restart-\(UUID().uuidString.prefix(8))"))
         defer { try? cluster.stop(); try? FileManager.default.removeItem(at: cluster.home) }
         let settings = ConnectionSettings(conninfo: try await cluster.start())
+        try await killingWorkersOnFailure {
         let connection = try await PostgresConnection.connect(settings)
         try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
         let services = try await SettlementFixture.prepare(connection, services: 4000)
@@ -139,5 +159,13 @@ import Testing
         let retried = try await number(connection, "SELECT count(*) FROM jobs.job WHERE errors <> '[]'")
         print("settlement restart run: 4000 check-outs, 2 processes, 1 immediate restart, \(retried) jobs retried, \(minutes) minutes credited once")
         await connection.close()
+        }
     }
+}
+
+/// The pids of started processes, shared by the tests.
+final class LockedPIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pids: Set<pid_t> = []
+    func withLock<T>(_ body: (inout Set<pid_t>) -> T) -> T { lock.withLock { body(&pids) } }
 }
