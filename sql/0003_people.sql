@@ -32,7 +32,18 @@ INSERT INTO bank.setting (name, value, description) VALUES
     ('demand_min_minutes', 15, 'R16 (ours): the shortest service a demand may ask for'),
     ('demand_max_minutes', 480, 'R16 (ours): the longest service a demand may ask for'),
     ('check_in_early_minutes', 60, 'R18 (ours): how long before the start a volunteer may check in'),
-    ('no_show_grace_minutes', 30, 'R18 (ours): after the start plus this, a booked volunteer who has not checked in is a no-show and the hold is released');
+    ('no_show_grace_minutes', 30, 'R18 (ours): after the start plus this, a booked volunteer who has not checked in is a no-show and the hold is released'),
+    ('star_1_hours', 100, 'R13 (ours): one-star volunteer, hours served'),
+    ('star_2_hours', 300, 'R13 (ours): two-star volunteer, hours served'),
+    ('star_3_hours', 600, 'R13 (ours): three-star volunteer, hours served'),
+    ('star_4_hours', 1000, 'R13 (ours): four-star volunteer, hours served'),
+    ('star_5_hours', 1500, 'R13 (ours): five-star volunteer, hours served'),
+    ('milestone_coins', 10000, 'R12: earned coins that qualify a volunteer for a public elder-care institution'),
+    ('transfer_max_coins', 1000, 'R8, R10 (ours): the most coins one gift, donation or welfare grant may carry'),
+    ('redeem_min_age', 60, 'R7: a volunteer spends his or her own coins from this age, on the service date'),
+    ('suspended_settlement_retry_minutes', 60, 'Lifecycle (ours): how long the settlement of a suspended volunteer''s service waits before it is looked at again'),
+    ('dispute_window_days', 7, 'R19 (ours): days after check-out within which an elder may report that a service was not given'),
+    ('minor_min_age', 12, 'R2 (ours): the youngest school student who may serve with a guardian');
 
 CREATE FUNCTION bank.setting(setting_name text) RETURNS integer
 LANGUAGE sql STABLE
@@ -127,6 +138,39 @@ CREATE FUNCTION bank.age(birth_date date, on_day date) RETURNS integer
 LANGUAGE sql IMMUTABLE
 RETURN extract(year FROM age(on_day, birth_date))::integer;
 
+-- Today, as Beijing counts days.
+CREATE FUNCTION bank.local_today() RETURNS date
+LANGUAGE sql STABLE
+RETURN (now() AT TIME ZONE 'Asia/Shanghai')::date;
+
+-- ======================================================================
+-- R5: agent institutions, confirmed by a street or township, act for
+-- people who cannot use a smartphone: a client session names the
+-- institution and staff member (api.act_as_agent), and every request it
+-- makes records them; only for the people registered with the institution.
+
+CREATE TABLE bank.agent_institution (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL CONSTRAINT institution_named CHECK (length(name) BETWEEN 1 AND 200),
+    district_code  text NOT NULL REFERENCES bank.district,
+    -- The street office or township government that confirmed it, and the act's reference.
+    confirmed_by   text NOT NULL,
+    confirmation_ref text NOT NULL,
+    confirmed_at   timestamptz NOT NULL DEFAULT now(),
+    -- An institution whose confirmation was withdrawn acts no more.
+    withdrawn_at   timestamptz
+);
+COMMENT ON TABLE bank.agent_institution IS 'R5: professional institutions a street or township confirmed to act for people who cannot use a smartphone. 代理机构';
+
+CREATE TABLE bank.agent_staff (
+    institution_id bigint NOT NULL REFERENCES bank.agent_institution,
+    staff_code     text NOT NULL CONSTRAINT staff_code_given CHECK (length(staff_code) BETWEEN 1 AND 50),
+    name           text NOT NULL,
+    active         boolean NOT NULL DEFAULT true,
+    PRIMARY KEY (institution_id, staff_code)
+);
+COMMENT ON TABLE bank.agent_staff IS 'R5: the staff members of an agent institution who act for its people. 代理机构工作人员';
+
 -- Everything a client asked for, through the api functions. The api
 -- function records the request and enqueues its first job in the same
 -- transaction; the worker that finishes it records the outcome. Clients
@@ -148,12 +192,17 @@ CREATE TABLE bank.request (
     refusal     text,
     -- A client is LISTENing for this request's end.
     watched     boolean NOT NULL DEFAULT false,
+    -- R5: who made it: the person (both NULL), or an agent institution's staff member.
+    agent_institution_id bigint REFERENCES bank.agent_institution,
+    agent_staff text,
     created_at  timestamptz NOT NULL DEFAULT now(),
     finished_at timestamptz,
     -- A request is finished exactly when it has an outcome.
     CONSTRAINT request_finished_dated CHECK ((status = 'pending') = (finished_at IS NULL)),
     -- A refusal always says why.
-    CONSTRAINT request_refusal_explained CHECK ((status = 'refused') = (refusal IS NOT NULL))
+    CONSTRAINT request_refusal_explained CHECK ((status = 'refused') = (refusal IS NOT NULL)),
+    -- An agent's request names both the institution and the staff member.
+    CONSTRAINT request_agent_complete CHECK ((agent_institution_id IS NULL) = (agent_staff IS NULL))
 );
 COMMENT ON TABLE bank.request IS 'The request log: every api call that was accepted, its input and its outcome. 请求记录';
 
@@ -206,6 +255,13 @@ CREATE TABLE bank.person (
     -- The registration request that created it: a retried job finds it.
     request_id       bigint NOT NULL CONSTRAINT person_one_per_request UNIQUE REFERENCES bank.request,
     registered_at    timestamptz NOT NULL DEFAULT now(),
+    -- active; suspended (books nothing, is paid nothing new until
+    -- reinstated); closed (nothing new; the history is kept).
+    status           text NOT NULL DEFAULT 'active' CONSTRAINT person_status_known CHECK (status IN ('active', 'suspended', 'closed')),
+    status_reason    text,
+    status_request_id bigint REFERENCES bank.request,
+    -- R5: the agent institution the person is registered with (it may act for the person).
+    agent_institution_id bigint REFERENCES bank.agent_institution,
     CONSTRAINT person_birth_date_from_id CHECK (birth_date = bank.national_id_birth_date(national_id))
 );
 COMMENT ON TABLE bank.person IS 'Everyone registered: volunteers, elders, both. R3: one per national ID. 人员';
@@ -228,8 +284,43 @@ CREATE TABLE bank.elder (
 );
 COMMENT ON TABLE bank.elder IS 'R4: elders who completed identity authentication and may publish demands. 老年人';
 
+CREATE TABLE bank.guardianship (
+    minor_id     bigint PRIMARY KEY REFERENCES bank.person,
+    guardian_id  bigint NOT NULL REFERENCES bank.person,
+    -- R2: the minor is a school student; the school named.
+    school       text NOT NULL CONSTRAINT guardianship_school_named CHECK (length(school) BETWEEN 1 AND 200),
+    request_id   bigint NOT NULL CONSTRAINT guardianship_one_per_request UNIQUE REFERENCES bank.request,
+    linked_at    timestamptz NOT NULL DEFAULT now(),
+    verified_at  timestamptz,
+    verified_by  text,
+    evidence_ref text,
+    CONSTRAINT guardianship_of_two_people CHECK (minor_id <> guardian_id),
+    CONSTRAINT guardianship_verification_complete CHECK (
+        (verified_at IS NULL) = (verified_by IS NULL) AND (verified_at IS NULL) = (evidence_ref IS NULL))
+);
+COMMENT ON TABLE bank.guardianship IS 'R2: a school student under 18 and the guardian (an active volunteer) who leads him or her, verified by staff. 未成年人监护';
+
+-- Whether a person may act now (book, check in, publish, give).
+CREATE FUNCTION bank.person_active(person bigint) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN coalesce((SELECT p.status = 'active' FROM bank.person p WHERE p.id = person), false);
+
+-- R2: whether a minor may serve now: a verified guardian who is an active volunteer.
+CREATE FUNCTION bank.minor_may_serve(minor bigint) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN EXISTS (SELECT 1 FROM bank.guardianship g
+                 JOIN bank.volunteer v ON v.person_id = g.guardian_id
+                 JOIN bank.person p ON p.id = g.guardian_id
+                WHERE g.minor_id = minor AND g.verified_at IS NOT NULL AND p.status = 'active');
+
 GRANT SELECT, INSERT ON bank.person, bank.volunteer, bank.elder TO timebank_enrollment;
 -- The others see who a person is by id, age and district, never by name,
 -- national ID or phone (R23).
-GRANT SELECT (id, birth_date, district_code, beijing_resident) ON bank.person TO timebank_order, timebank_settlement;
+GRANT SELECT (id, birth_date, district_code, beijing_resident, status, agent_institution_id) ON bank.person TO timebank_order, timebank_settlement;
+GRANT UPDATE (status, status_reason, status_request_id) ON bank.person TO timebank_enrollment;
+GRANT SELECT, INSERT ON bank.agent_institution, bank.agent_staff TO timebank_enrollment;
+GRANT SELECT, INSERT, UPDATE ON bank.guardianship TO timebank_enrollment;
+GRANT SELECT ON bank.guardianship TO timebank_order;
+GRANT EXECUTE ON FUNCTION bank.person_active(bigint), bank.local_today() TO timebank_enrollment, timebank_order, timebank_settlement, timebank_insurance_claim;
+GRANT EXECUTE ON FUNCTION bank.minor_may_serve(bigint) TO timebank_enrollment, timebank_order;
 GRANT SELECT ON bank.volunteer, bank.elder TO timebank_order, timebank_settlement;

@@ -13,8 +13,19 @@
 --   published --(start passes unbooked)--> expired  (hold released)
 --   booked --(start + grace passes, no check-in)--> no_show (hold released)
 
--- R20's exclusion constraint compares volunteer ids (=) in a GiST index.
-CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE bank.service_item (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- NULL: a city-wide item, offered in every district.
+    district_code   text REFERENCES bank.district,
+    category_code   text NOT NULL REFERENCES bank.service_category,
+    name_zh         text NOT NULL CONSTRAINT item_named CHECK (length(name_zh) BETWEEN 1 AND 100),
+    name_en         text,
+    default_minutes integer NOT NULL CONSTRAINT item_length_positive CHECK (default_minutes > 0),
+    request_id      bigint NOT NULL CONSTRAINT item_one_per_request UNIQUE REFERENCES bank.request,
+    -- An item's name is unique within its district (or city-wide).
+    CONSTRAINT item_named_once UNIQUE NULLS NOT DISTINCT (district_code, name_zh)
+);
+COMMENT ON TABLE bank.service_item IS 'R15: service items a district defines within the R14 categories (district NULL: city-wide), with a default length. 区级服务项目';
 
 CREATE TYPE bank.service_status AS ENUM (
     'awaiting_review', 'published', 'rejected', 'booked', 'in_progress', 'checked_out', 'cancelled', 'expired', 'no_show'
@@ -47,6 +58,12 @@ CREATE TABLE bank.service (
     settled_at       timestamptz,
     settled_minutes  integer,
     hold_released_at timestamptz,
+    -- R15: the district or city-wide item asked for, if any.
+    item_id          bigint REFERENCES bank.service_item,
+    -- Where the service takes place (WGS 84), for R17's distances; never shown to volunteers.
+    latitude         double precision CONSTRAINT service_latitude_range CHECK (latitude BETWEEN -90 AND 90),
+    longitude        double precision CONSTRAINT service_longitude_range CHECK (longitude BETWEEN -180 AND 180),
+    CONSTRAINT service_location_whole CHECK ((latitude IS NULL) = (longitude IS NULL)),
     -- Whole minutes, and a real length.
     CONSTRAINT service_times_whole_minutes CHECK (ends_at > starts_at AND extract(second FROM ends_at - starts_at) = 0),
     -- Booked, served and no-show services have their volunteer.
@@ -71,6 +88,7 @@ CREATE TABLE bank.service (
 COMMENT ON TABLE bank.service IS 'Services: an elder''s demand, its review, booking, check-in and check-out (R16-R20), and its settlement (R6). 服务订单';
 CREATE INDEX service_elder_idx ON bank.service (elder_id);
 CREATE INDEX service_open_idx ON bank.service (district_code, starts_at) WHERE status = 'published';
+CREATE INDEX service_published_place_idx ON bank.service (latitude, longitude) WHERE status = 'published';
 -- Settling a service changes only columns no index covers (settled_at,
 -- settled_minutes), so with room left in each page the update is HOT: no
 -- index entry is written, the exclusion constraint's GiST index included.
@@ -82,6 +100,8 @@ GRANT SELECT, INSERT, UPDATE (status, reviewed_by, reviewed_at, review_note, vol
     ON bank.service TO timebank_order;
 GRANT SELECT, UPDATE (settled_at, settled_minutes, hold_released_at) ON bank.service TO timebank_settlement;
 GRANT SELECT (id, idempotency_key, service_id, amount) ON bank.transfer TO timebank_order;
+GRANT SELECT, INSERT ON bank.service_item TO timebank_order;
+GRANT SELECT ON bank.service_item TO timebank_settlement, timebank_enrollment;
 
 -- A refusal: the rule, what is wrong, and the field, as the client sees it.
 CREATE FUNCTION bank.refuse(field text, rule text, message text) RETURNS void
@@ -104,14 +124,13 @@ DECLARE
     person bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
-    INSERT INTO bank.person (national_id, name, phone, birth_date, gender, beijing_resident, district_code, request_id)
+    INSERT INTO bank.person (national_id, name, phone, birth_date, gender, beijing_resident, district_code, request_id, agent_institution_id)
     VALUES (r.args->>'national_id', r.args->>'name', r.args->>'phone',
             bank.national_id_birth_date(r.args->>'national_id'),
             CASE WHEN substr(r.args->>'national_id', 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END,
-            (r.args->>'beijing_resident')::boolean, r.args->>'district_code', r.id)
+            (r.args->>'beijing_resident')::boolean, r.args->>'district_code', r.id, r.agent_institution_id)
     ON CONFLICT (national_id) DO NOTHING
     RETURNING id INTO person;
-    -- R23: the request log keeps no personal data once it is used.
     UPDATE bank.request SET args = args - 'national_id' - 'name' - 'phone' WHERE id = r.id;
     IF person IS NULL THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R3: a person with this national ID is already registered');
@@ -163,12 +182,22 @@ CREATE FUNCTION bank.settlement_grant(request_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     r bank.request := bank.pending_request(request_id);
+    minutes bigint;
+    budget bank.district_budget;
     transfer bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
+    minutes := (r.args->>'minutes')::bigint;
+    SELECT * INTO budget FROM bank.district_budget b
+     WHERE b.district_code = r.args->>'district_code' AND b.period @> bank.local_today() FOR UPDATE;
+    IF budget.id IS NULL OR budget.granted_minutes + minutes > budget.budget_minutes THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R9: the grant exceeds what remains of the district''s budget for this period');
+        RETURN;
+    END IF;
+    UPDATE bank.district_budget SET granted_minutes = granted_minutes + minutes WHERE id = budget.id;
     INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category, request_id)
     SELECT 'grant:' || r.id, 'posted', 'grant', g.id, bank.open_account((r.args->>'elder_id')::bigint),
-           (r.args->>'minutes')::bigint, r.args->>'category', r.id
+           minutes, r.args->>'category', r.id
       FROM bank.account g WHERE g.district_code = r.args->>'district_code'
     RETURNING id INTO transfer;
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('transfer_id', transfer));
@@ -238,11 +267,9 @@ RETURN least(booked_minutes,
 -- (a duplicate waits for the first and then finds it settled), and the
 -- transfers' idempotency keys would refuse a second payment anyway.
 -- Returns the services it settled now.
-CREATE FUNCTION bank.settlement_settle(services bigint[]) RETURNS TABLE (service_id bigint, minutes integer)
+CREATE FUNCTION bank.settlement_settle(services bigint[]) RETURNS TABLE (service_id bigint, minutes integer, deferred boolean)
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Volunteers' accounts are opened at registration; a settlement that
-    -- overtakes that job opens it here (R3: still one).
     INSERT INTO bank.account (kind, person_id)
     SELECT DISTINCT 'personal'::bank.account_kind, s.volunteer_id FROM bank.service s
      WHERE s.id = ANY(services) AND s.status = 'checked_out' AND s.settled_at IS NULL
@@ -250,17 +277,18 @@ BEGIN
 
     RETURN QUERY
     WITH due AS MATERIALIZED (
-        SELECT s.id, s.hold_transfer_id, s.volunteer_id,
+        SELECT s.id, s.hold_transfer_id, s.volunteer_id, p.status = 'active' AS payable,
                bank.served_minutes(s.starts_at, s.booked_minutes, s.checked_in_at, s.checked_out_at) AS minutes
-          FROM bank.service s
+          FROM bank.service s JOIN bank.person p ON p.id = s.volunteer_id
          WHERE s.id = ANY(services) AND s.status = 'checked_out' AND s.settled_at IS NULL
-         ORDER BY s.id FOR NO KEY UPDATE
+         ORDER BY s.id FOR NO KEY UPDATE OF s
     ), settling AS MATERIALIZED (
         SELECT d.id AS service_id, d.minutes, h.id AS hold_id, h.debit_account_id AS elder_account,
                h.amount AS hold_amount, v.id AS volunteer_account
           FROM due d
           JOIN bank.transfer h ON h.id = d.hold_transfer_id
           JOIN bank.account v ON v.person_id = d.volunteer_id
+         WHERE d.payable
     ), paid AS (
         INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, pending_id, service_id)
         SELECT 'settle:' || st.service_id || ':payment', 'post_pending'::bank.transfer_phase, 'service_payment',
@@ -279,7 +307,10 @@ BEGIN
           FROM settling st WHERE s.id = st.service_id
         RETURNING s.id, st.minutes
     )
-    SELECT m.id, m.minutes FROM marked m ORDER BY m.id;
+    SELECT m.id, m.minutes, false FROM marked m
+    UNION ALL
+    SELECT d.id, NULL::integer, true FROM due d WHERE NOT d.payable
+    ORDER BY 1;
 END
 $$;
 
@@ -294,11 +325,12 @@ DECLARE
     created bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
-    INSERT INTO bank.service (request_id, elder_id, category_code, district_code, description, starts_at, ends_at, hold_transfer_id)
+    INSERT INTO bank.service (request_id, elder_id, category_code, district_code, description, starts_at, ends_at, hold_transfer_id,
+                              item_id, latitude, longitude)
     SELECT r.id, (r.args->>'elder_id')::bigint, r.args->>'category_code', r.args->>'district_code', r.args->>'description',
            (r.args->>'starts_at')::timestamptz,
            (r.args->>'starts_at')::timestamptz + (r.args->>'minutes')::integer * interval '1 minute',
-           h.id
+           h.id, (r.args->>'item_id')::bigint, (r.args->>'latitude')::double precision, (r.args->>'longitude')::double precision
       FROM bank.transfer h WHERE h.idempotency_key = 'hold:' || r.id
     ON CONFLICT ON CONSTRAINT service_one_per_request DO NOTHING
     RETURNING id INTO created;
@@ -355,6 +387,10 @@ DECLARE
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     s := bank.locked_service(r);
+    IF NOT bank.person_active((r.args->>'volunteer_id')::bigint) THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R1: a suspended or closed volunteer books nothing');
+        RETURN;
+    END IF;
     IF s.status <> 'published' OR s.starts_at <= now() THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R17: the service is no longer open for booking');
         RETURN;
@@ -366,7 +402,6 @@ BEGIN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R20: the volunteer has another booking at an overlapping time');
         RETURN;
     END;
-    -- Not checked in by the start plus the grace: a no-show, the hold goes back.
     PERFORM jobs.enqueue('order.no_show', jsonb_build_object('id', s.id), 'order',
                          run_at => s.starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute');
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('service_id', s.id));

@@ -20,8 +20,34 @@ CREATE FUNCTION bank.submit(kind text, args jsonb, job_kind text, queue text) RE
 LANGUAGE plpgsql AS $$
 DECLARE
     request bigint;
+    institution bigint := nullif(current_setting('timebank.agent_institution', true), '')::bigint;
+    staff text := nullif(current_setting('timebank.agent_staff', true), '');
+    subject bigint := coalesce(args->>'person_id', args->>'volunteer_id', args->>'elder_id', args->>'giver_id')::bigint;
 BEGIN
-    INSERT INTO bank.request (kind, args) VALUES (submit.kind, submit.args) RETURNING id INTO request;
+    IF institution IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM bank.agent_institution i WHERE i.id = institution AND i.withdrawn_at IS NULL)
+           OR NOT EXISTS (SELECT 1 FROM bank.agent_staff s WHERE s.institution_id = institution AND s.staff_code = staff AND s.active) THEN
+            PERFORM bank.refuse('agent', 'R5', 'only active staff of a confirmed agent institution act for others');
+        END IF;
+        IF subject IS NULL AND submit.kind <> 'register_person' THEN
+            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts for people, not as staff');
+        END IF;
+        IF subject IS NOT NULL AND submit.kind <> 'register_person'
+           AND NOT EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.agent_institution_id = institution) THEN
+            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts only for the people registered with it');
+        END IF;
+    END IF;
+    -- A suspended or closed person books, checks in, publishes and gives
+    -- nothing (finishing a service in progress, or cancelling, is allowed).
+    IF subject IS NOT NULL AND submit.kind NOT IN ('set_person_status', 'register_person', 'check_out', 'cancel_service', 'confirm_insurance')
+       AND EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.status <> 'active') THEN
+        PERFORM bank.refuse(CASE WHEN args ? 'volunteer_id' AND NOT args ? 'elder_id' THEN 'volunteer_id'
+                                 WHEN args ? 'elder_id' THEN 'elder_id' WHEN args ? 'giver_id' THEN 'giver_id' ELSE 'person_id' END,
+                            'R3', 'the person''s account is suspended or closed');
+    END IF;
+    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff)
+    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END)
+    RETURNING id INTO request;
     PERFORM jobs.enqueue(job_kind, jsonb_build_object('id', request), queue);
     RETURN request;
 END
@@ -102,7 +128,13 @@ DECLARE
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
     IF bank.age(p.birth_date, current_date) < bank.setting('volunteer_min_age') THEN
-        PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be ' || bank.setting('volunteer_min_age') || ' or over');
+        IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = apply_volunteer.person_id) THEN
+            PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be ' || bank.setting('volunteer_min_age') || ' or over');
+        END IF;
+        IF NOT bank.minor_may_serve(person_id) THEN
+            PERFORM bank.refuse('person_id', 'R2', 'a school student under ' || bank.setting('volunteer_min_age')
+                || ' serves only with a verified guardian who is an active volunteer');
+        END IF;
     END IF;
     IF NOT p.beijing_resident THEN
         PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be a Beijing permanent resident');
@@ -141,12 +173,16 @@ CREATE FUNCTION api.grant_coins(district_code text, elder_id bigint, category te
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('elder_id', elder_id);
+    budget bank.district_budget;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
         PERFORM bank.refuse('district_code', 'R9', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
     END IF;
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R9', 'coins are granted to authenticated elders only');
+    END IF;
+    IF p.district_code <> district_code THEN
+        PERFORM bank.refuse('elder_id', 'R9', 'a district grants coins to the elders of its own district only');
     END IF;
     IF NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = category) THEN
         PERFORM bank.refuse('category', 'R9', 'no category of special elder is called ' || coalesce(category, 'NULL'));
@@ -156,6 +192,14 @@ BEGIN
     END IF;
     IF coins IS NULL OR coins < 1 OR coins > bank.setting('grant_max_coins') THEN
         PERFORM bank.refuse('coins', 'R9', 'a grant is 1 to ' || bank.setting('grant_max_coins') || ' whole coins');
+    END IF;
+    SELECT * INTO budget FROM bank.district_budget b
+     WHERE b.district_code = grant_coins.district_code AND b.period @> bank.local_today();
+    IF budget.id IS NULL THEN
+        PERFORM bank.refuse('district_code', 'R9', 'the district has set no budget for today');
+    END IF;
+    IF budget.granted_minutes + coins * 60 > budget.budget_minutes THEN
+        PERFORM bank.refuse('coins', 'R9', format('the district''s budget has %s coins left', (budget.budget_minutes - budget.granted_minutes) / 60));
     END IF;
     RETURN bank.submit('grant_coins',
         jsonb_build_object('district_code', district_code, 'elder_id', elder_id, 'category', category, 'minutes', coins * 60),
@@ -170,8 +214,15 @@ CREATE FUNCTION api.publish_demand(
     elder_id bigint, category_code text, district_code text, description text, starts_at timestamptz, minutes bigint
 ) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    p bank.person := bank.person_for('elder_id', elder_id);
 BEGIN
-    PERFORM bank.person_for('elder_id', elder_id);
+    IF starts_at IS NOT NULL
+       AND bank.age(p.birth_date, (starts_at AT TIME ZONE 'Asia/Shanghai')::date) < bank.setting('redeem_min_age')
+       AND EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = elder_id) THEN
+        PERFORM bank.refuse('elder_id', 'R7', 'a volunteer spends his or her own coins on services only from age '
+            || bank.setting('redeem_min_age') || ' on the service date');
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R4', 'only an elder who completed identity authentication may publish a demand');
     END IF;
@@ -232,13 +283,17 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = volunteer_id) THEN
         PERFORM bank.refuse('volunteer_id', 'R1', 'only an approved volunteer may book a service');
     END IF;
+    IF EXISTS (SELECT 1 FROM bank.guardianship g JOIN bank.person p ON p.id = g.minor_id
+                WHERE g.minor_id = volunteer_id AND bank.age(p.birth_date, (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
+                                                    < bank.setting('volunteer_min_age')) THEN
+        PERFORM bank.refuse('volunteer_id', 'R2', 'a minor does not book alone, but joins the service his or her guardian booked');
+    END IF;
     IF s.status <> 'published' OR s.starts_at <= now() THEN
         PERFORM bank.refuse('service_id', 'R17', 'the service is not open for booking');
     END IF;
     IF s.elder_id = volunteer_id THEN
         PERFORM bank.refuse('volunteer_id', 'R17', 'a volunteer cannot serve his or her own demand');
     END IF;
-    -- The exclusion constraint decides races; this refuses the plain case at once.
     IF EXISTS (SELECT 1 FROM bank.service o
                 WHERE o.volunteer_id = book_service.volunteer_id AND o.status IN ('booked', 'in_progress', 'checked_out')
                   AND tstzrange(o.starts_at, o.ends_at) && tstzrange(s.starts_at, s.ends_at)) THEN

@@ -1,6 +1,6 @@
 import PostgresClient
 
-/// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0007), which
+/// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0012), which
 /// re-derives every balance from the immutable transfers and checks the
 /// ledger's invariants, in one REPEATABLE READ snapshot. The invariants
 /// (stated in full at the top of sql/0004, enforced there on every write):
@@ -9,8 +9,8 @@ import PostgresClient
 ///   L3 one transfer per idempotency key                  L7 coins come only from grants
 ///   L4 account totals equal their transfers' sums        L8 a hold resolved at most once
 /// and R6: every checked-out service settled exactly once, for its served minutes;
-/// then (`bank.verify_rules()`, sql/0008): L9 earned minutes are service credits only,
-/// L10 milestones recorded, L11 grants within district budgets, L12 gifts between verified relatives.
+/// L9 earned minutes are service credits less reversals, L10 milestones recorded,
+/// L11 grants within district budgets, L12 gifts between verified relatives; R19 reversals.
 public enum LedgerVerifier {
     public struct Check: Sendable {
         public var name: String
@@ -20,7 +20,7 @@ public enum LedgerVerifier {
 
     public static func run(_ connection: PostgresConnection) async throws -> [Check] {
         try await connection.transaction(isolation: .repeatableRead) { connection in
-            try connection.query("SELECT check_name, problem FROM bank.verify_ledger() UNION ALL SELECT check_name, problem FROM bank.verify_rules()").map {
+            try connection.query("SELECT check_name, problem FROM bank.verify_ledger()").map {
                 Check(name: try $0.decode("check_name"), problem: try $0.decode("problem"))
             }
         }

@@ -1,6 +1,8 @@
--- 0009: who people are and who acts for them: insured status (R24, R25),
+-- 0008: who people are and who acts for them: insured status (R24, R25),
 -- suspension and closure, agent institutions (R5), and a record of who
--- performed every change of a service's state.
+-- performed every change of a service's state. (The columns and tables
+-- these rules need in bank.person, bank.request and bank.agent_* are in
+-- 0003; bank.submit, which checks agents and suspensions, is in 0006.)
 
 -- The registry's own role: it fills bank.volunteer_beijing_feed, nothing else.
 DO $roles$
@@ -11,9 +13,6 @@ EXCEPTION WHEN duplicate_object OR unique_violation THEN
 END
 $roles$;
 GRANT USAGE ON SCHEMA bank TO timebank_registry, timebank_api;
-
-INSERT INTO bank.setting (name, value, description) VALUES
-    ('suspended_settlement_retry_minutes', 60, 'Lifecycle (ours): how long the settlement of a suspended volunteer''s service waits before it is looked at again');
 
 -- ======================================================================
 -- R24: Volunteer Beijing, the city's registry. A volunteer registered
@@ -109,15 +108,8 @@ $$;
 
 -- ======================================================================
 -- Lifecycle: a suspended person books nothing and is paid nothing new
--- (settlements wait until reinstatement); a closed person does nothing
--- new, and keeps the history.
-
-ALTER TABLE bank.person
-    ADD COLUMN status text NOT NULL DEFAULT 'active'
-        CONSTRAINT person_status_known CHECK (status IN ('active', 'suspended', 'closed')),
-    ADD COLUMN status_reason text,
-    ADD COLUMN status_request_id bigint REFERENCES bank.request;
-COMMENT ON COLUMN bank.person.status IS 'active; suspended (books nothing, paid nothing new until reinstated); closed (nothing new; history kept).';
+-- (settlements wait until reinstatement: bank.settlement_settle); a closed
+-- person does nothing new, and keeps the history (bank.person.status).
 
 CREATE FUNCTION bank.enrollment_set_status(request_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -130,129 +122,6 @@ BEGIN
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('person_id', (r.args->>'person_id')::bigint, 'status', r.args->>'status'));
 END
 $$;
-
--- Whether a person may act now (book, check in, publish, give).
-CREATE FUNCTION bank.person_active(person bigint) RETURNS boolean
-LANGUAGE sql STABLE
-RETURN coalesce((SELECT p.status = 'active' FROM bank.person p WHERE p.id = person), false);
-
--- R17, re-checked by the worker: a suspended or closed volunteer books nothing.
-CREATE OR REPLACE FUNCTION bank.order_book(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    r bank.request := bank.pending_request(request_id);
-    s bank.service;
-BEGIN
-    IF r.id IS NULL THEN RETURN; END IF;
-    s := bank.locked_service(r);
-    IF NOT bank.person_active((r.args->>'volunteer_id')::bigint) THEN
-        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R1: a suspended or closed volunteer books nothing');
-        RETURN;
-    END IF;
-    IF s.status <> 'published' OR s.starts_at <= now() THEN
-        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R17: the service is no longer open for booking');
-        RETURN;
-    END IF;
-    BEGIN
-        UPDATE bank.service SET status = 'booked', volunteer_id = (r.args->>'volunteer_id')::bigint, booked_at = now()
-         WHERE id = s.id;
-    EXCEPTION WHEN exclusion_violation THEN
-        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R20: the volunteer has another booking at an overlapping time');
-        RETURN;
-    END;
-    PERFORM jobs.enqueue('order.no_show', jsonb_build_object('id', s.id), 'order',
-                         run_at => s.starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute');
-    PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('service_id', s.id));
-END
-$$;
-
--- R6, now deferring: services whose volunteer is suspended are not paid
--- (returned with deferred = true: their jobs wait and come back); the rest
--- as before.
-DROP FUNCTION bank.settlement_settle(bigint[]);
-CREATE FUNCTION bank.settlement_settle(services bigint[]) RETURNS TABLE (service_id bigint, minutes integer, deferred boolean)
-LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO bank.account (kind, person_id)
-    SELECT DISTINCT 'personal'::bank.account_kind, s.volunteer_id FROM bank.service s
-     WHERE s.id = ANY(services) AND s.status = 'checked_out' AND s.settled_at IS NULL
-    ON CONFLICT (person_id) DO NOTHING;
-
-    RETURN QUERY
-    WITH due AS MATERIALIZED (
-        SELECT s.id, s.hold_transfer_id, s.volunteer_id, p.status = 'active' AS payable,
-               bank.served_minutes(s.starts_at, s.booked_minutes, s.checked_in_at, s.checked_out_at) AS minutes
-          FROM bank.service s JOIN bank.person p ON p.id = s.volunteer_id
-         WHERE s.id = ANY(services) AND s.status = 'checked_out' AND s.settled_at IS NULL
-         ORDER BY s.id FOR NO KEY UPDATE OF s
-    ), settling AS MATERIALIZED (
-        SELECT d.id AS service_id, d.minutes, h.id AS hold_id, h.debit_account_id AS elder_account,
-               h.amount AS hold_amount, v.id AS volunteer_account
-          FROM due d
-          JOIN bank.transfer h ON h.id = d.hold_transfer_id
-          JOIN bank.account v ON v.person_id = d.volunteer_id
-         WHERE d.payable
-    ), paid AS (
-        INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, pending_id, service_id)
-        SELECT 'settle:' || st.service_id || ':payment', 'post_pending'::bank.transfer_phase, 'service_payment',
-               st.elder_account, bank.clearing_account(), st.minutes, st.hold_id, st.service_id
-          FROM settling st WHERE st.minutes > 0
-        UNION ALL
-        SELECT 'settle:' || st.service_id || ':credit', 'posted', 'service_credit',
-               bank.clearing_account(), st.volunteer_account, st.minutes, NULL, st.service_id
-          FROM settling st WHERE st.minutes > 0
-        UNION ALL
-        SELECT 'settle:' || st.service_id || ':release', 'void_pending', 'service_release',
-               st.elder_account, bank.clearing_account(), st.hold_amount, st.hold_id, st.service_id
-          FROM settling st WHERE st.minutes = 0
-    ), marked AS (
-        UPDATE bank.service s SET settled_at = clock_timestamp(), settled_minutes = st.minutes
-          FROM settling st WHERE s.id = st.service_id
-        RETURNING s.id, st.minutes
-    )
-    SELECT m.id, m.minutes, false FROM marked m
-    UNION ALL
-    SELECT d.id, NULL::integer, true FROM due d WHERE NOT d.payable
-    ORDER BY 1;
-END
-$$;
-
--- ======================================================================
--- R5: agent institutions, confirmed by a street or township, act for
--- people who cannot use a smartphone: a client session names the
--- institution and staff member (api.act_as_agent), and every request it
--- makes records them; only for the people registered with the institution.
-
-CREATE TABLE bank.agent_institution (
-    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name           text NOT NULL CONSTRAINT institution_named CHECK (length(name) BETWEEN 1 AND 200),
-    district_code  text NOT NULL REFERENCES bank.district,
-    -- The street office or township government that confirmed it, and the act's reference.
-    confirmed_by   text NOT NULL,
-    confirmation_ref text NOT NULL,
-    confirmed_at   timestamptz NOT NULL DEFAULT now(),
-    -- An institution whose confirmation was withdrawn acts no more.
-    withdrawn_at   timestamptz
-);
-COMMENT ON TABLE bank.agent_institution IS 'R5: professional institutions a street or township confirmed to act for people who cannot use a smartphone. 代理机构';
-
-CREATE TABLE bank.agent_staff (
-    institution_id bigint NOT NULL REFERENCES bank.agent_institution,
-    staff_code     text NOT NULL CONSTRAINT staff_code_given CHECK (length(staff_code) BETWEEN 1 AND 50),
-    name           text NOT NULL,
-    active         boolean NOT NULL DEFAULT true,
-    PRIMARY KEY (institution_id, staff_code)
-);
-COMMENT ON TABLE bank.agent_staff IS 'R5: the staff members of an agent institution who act for its people. 代理机构工作人员';
-
-ALTER TABLE bank.person ADD COLUMN agent_institution_id bigint REFERENCES bank.agent_institution;
-COMMENT ON COLUMN bank.person.agent_institution_id IS 'R5: the agent institution the person is registered with (it may act for the person).';
-
--- Who made a request: the person (both NULL) or an institution's staff member.
-ALTER TABLE bank.request
-    ADD COLUMN agent_institution_id bigint REFERENCES bank.agent_institution,
-    ADD COLUMN agent_staff text,
-    ADD CONSTRAINT request_agent_complete CHECK ((agent_institution_id IS NULL) = (agent_staff IS NULL));
 
 -- Every change of a service's status, with the request that made it
 -- (and so who performed it: the person or the agent); NULL for the
@@ -281,73 +150,6 @@ END
 $$;
 CREATE TRIGGER service_state_recorded AFTER INSERT OR UPDATE OF status ON bank.service
     FOR EACH ROW EXECUTE FUNCTION bank.record_service_event();
-
--- Records a request, with its performer, and enqueues its job (replaces
--- 0006's). The performer is the session's agent (api.act_as_agent), if
--- any: a confirmed institution, one of its active staff, acting for a
--- person registered with it (the request's person_id, elder_id,
--- volunteer_id or giver_id), or registering a new person with it.
-CREATE OR REPLACE FUNCTION bank.submit(kind text, args jsonb, job_kind text, queue text) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-    request bigint;
-    institution bigint := nullif(current_setting('timebank.agent_institution', true), '')::bigint;
-    staff text := nullif(current_setting('timebank.agent_staff', true), '');
-    subject bigint := coalesce(args->>'person_id', args->>'volunteer_id', args->>'elder_id', args->>'giver_id')::bigint;
-BEGIN
-    IF institution IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM bank.agent_institution i WHERE i.id = institution AND i.withdrawn_at IS NULL)
-           OR NOT EXISTS (SELECT 1 FROM bank.agent_staff s WHERE s.institution_id = institution AND s.staff_code = staff AND s.active) THEN
-            PERFORM bank.refuse('agent', 'R5', 'only active staff of a confirmed agent institution act for others');
-        END IF;
-        IF subject IS NULL AND submit.kind <> 'register_person' THEN
-            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts for people, not as staff');
-        END IF;
-        IF subject IS NOT NULL AND submit.kind <> 'register_person'
-           AND NOT EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.agent_institution_id = institution) THEN
-            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts only for the people registered with it');
-        END IF;
-    END IF;
-    -- A suspended or closed person books, checks in, publishes and gives
-    -- nothing (finishing a service in progress, or cancelling, is allowed).
-    IF subject IS NOT NULL AND submit.kind NOT IN ('set_person_status', 'register_person', 'check_out', 'cancel_service', 'confirm_insurance')
-       AND EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.status <> 'active') THEN
-        PERFORM bank.refuse(CASE WHEN args ? 'volunteer_id' AND NOT args ? 'elder_id' THEN 'volunteer_id'
-                                 WHEN args ? 'elder_id' THEN 'elder_id' WHEN args ? 'giver_id' THEN 'giver_id' ELSE 'person_id' END,
-                            'R3', 'the person''s account is suspended or closed');
-    END IF;
-    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff)
-    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END)
-    RETURNING id INTO request;
-    PERFORM jobs.enqueue(job_kind, jsonb_build_object('id', request), queue);
-    RETURN request;
-END
-$$;
-
--- R5, replaced: a person registered by an agent is registered with its institution.
-CREATE OR REPLACE FUNCTION bank.enrollment_register_person(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    r bank.request := bank.pending_request(request_id);
-    person bigint;
-BEGIN
-    IF r.id IS NULL THEN RETURN; END IF;
-    INSERT INTO bank.person (national_id, name, phone, birth_date, gender, beijing_resident, district_code, request_id, agent_institution_id)
-    VALUES (r.args->>'national_id', r.args->>'name', r.args->>'phone',
-            bank.national_id_birth_date(r.args->>'national_id'),
-            CASE WHEN substr(r.args->>'national_id', 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END,
-            (r.args->>'beijing_resident')::boolean, r.args->>'district_code', r.id, r.agent_institution_id)
-    ON CONFLICT (national_id) DO NOTHING
-    RETURNING id INTO person;
-    UPDATE bank.request SET args = args - 'national_id' - 'name' - 'phone' WHERE id = r.id;
-    IF person IS NULL THEN
-        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R3: a person with this national ID is already registered');
-        RETURN;
-    END IF;
-    PERFORM jobs.enqueue('settlement.open_account', jsonb_build_object('id', person), 'settlement');
-    PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('person_id', person));
-END
-$$;
 
 CREATE FUNCTION bank.enrollment_register_institution(request_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -493,16 +295,12 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bank FROM PUBLIC;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
-GRANT EXECUTE ON FUNCTION bank.settlement_settle(bigint[]) TO timebank_settlement;
 GRANT EXECUTE ON FUNCTION bank.enrollment_import_registry(bigint), bank.enrollment_confirm_insurance(bigint),
     bank.enrollment_set_status(bigint), bank.enrollment_register_institution(bigint) TO timebank_enrollment;
-GRANT EXECUTE ON FUNCTION bank.person_active(bigint), bank.record_service_event(), bank.insured_on(bigint, date)
+GRANT EXECUTE ON FUNCTION bank.record_service_event(), bank.insured_on(bigint, date)
     TO timebank_enrollment, timebank_order, timebank_settlement, timebank_insurance_claim;
-GRANT SELECT, INSERT ON bank.volunteer_beijing_registration, bank.insurance_policy, bank.agent_institution, bank.agent_staff
-    TO timebank_enrollment;
+GRANT SELECT, INSERT ON bank.volunteer_beijing_registration, bank.insurance_policy TO timebank_enrollment;
 GRANT SELECT ON bank.volunteer_beijing_feed TO timebank_enrollment;
-GRANT UPDATE (status, status_reason, status_request_id) ON bank.person TO timebank_enrollment;
-GRANT SELECT (status, agent_institution_id) ON bank.person TO timebank_order, timebank_settlement;
 GRANT SELECT ON bank.volunteer_beijing_registration, bank.insurance_policy TO timebank_insurance_claim;
 GRANT SELECT (id) ON bank.person TO timebank_insurance_claim;
 GRANT USAGE ON SCHEMA bank TO timebank_insurance_claim;

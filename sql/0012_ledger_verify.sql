@@ -1,5 +1,5 @@
--- 0007: `timebank ledger verify`: the ledger's invariants (0004, L1-L8)
--- and R6's "exactly once", re-derived from the immutable transfers and
+-- 0012: `timebank ledger verify`: the ledger's invariants (0004, L1-L12),
+-- R6's "exactly once" and R19's reversals, re-derived from the immutable transfers and
 -- the services, not taken from the running totals. One row per check, in
 -- order; `problem` is NULL when the check holds, otherwise it names the
 -- first broken account, transfer or service. Run it in a REPEATABLE READ
@@ -116,6 +116,74 @@ BEGIN
      WHERE (s.status IN ('awaiting_review', 'published', 'booked', 'in_progress') AND r.id IS NOT NULL)
         OR (s.status = 'checked_out' AND (r.id IS NULL) <> (s.settled_at IS NULL))
      ORDER BY s.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L9 earned minutes are service credits less reversals (R11: donations and gifts are not earnings)';
+    SELECT format('account %s counts %s earned minutes; its service credits less reversals are %s', a.id, a.earned_minutes, coalesce(c.total, 0))
+      INTO problem
+      FROM bank.account a
+      LEFT JOIN (SELECT account_id, sum(amount) AS total FROM (
+                     SELECT credit_account_id AS account_id, amount FROM bank.transfer WHERE kind = 'service_credit'
+                     UNION ALL
+                     SELECT debit_account_id, -amount FROM bank.transfer WHERE kind = 'service_reversal') m
+                  GROUP BY account_id) c ON c.account_id = a.id
+     WHERE a.earned_minutes <> coalesce(c.total, 0)
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L10 every milestone reached is recorded once (R12, R13)';
+    SELECT format('person %s earned %s minutes but has no %s recorded', a.person_id, a.earned_minutes, m.milestone)
+      INTO problem
+      FROM bank.account a JOIN bank.milestone_thresholds() m ON a.earned_minutes >= m.minutes
+     WHERE a.person_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM bank.volunteer_milestone v WHERE v.person_id = a.person_id AND v.milestone = m.milestone)
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L11 every district''s grants within its budget (R9)';
+    SELECT format('district %s, budget %s: %s minutes budgeted, %s counted, grants in the period sum to %s',
+                  b.district_code, b.id, b.budget_minutes, b.granted_minutes, coalesce(g.total, 0))
+      INTO problem
+      FROM bank.district_budget b
+      LEFT JOIN LATERAL (
+          SELECT sum(t.amount) AS total FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
+           WHERE t.kind = 'grant' AND d.district_code = b.district_code
+             AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date) g ON true
+     WHERE coalesce(g.total, 0) <> b.granted_minutes OR b.granted_minutes > b.budget_minutes
+     ORDER BY b.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L11 every grant made within a budget of its district (R9)';
+    SELECT format('grant %s of district %s on %s falls in no budget of the district', t.id, d.district_code,
+                  (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
+      INTO problem
+      FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
+     WHERE t.kind = 'grant'
+       AND NOT EXISTS (SELECT 1 FROM bank.district_budget b
+                        WHERE b.district_code = d.district_code AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L12 every gift between verified lineal relatives (R8)';
+    SELECT format('gift %s from account %s to account %s: no verified relationship', t.id, t.debit_account_id, t.credit_account_id)
+      INTO problem
+      FROM bank.transfer t
+      JOIN bank.account d ON d.id = t.debit_account_id
+      JOIN bank.account c ON c.id = t.credit_account_id
+     WHERE t.kind = 'gift' AND NOT bank.verified_relatives(d.person_id, c.person_id)
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'R19 every reversal is an upheld report''s, for at most the credit';
+    SELECT format('reversal %s of service %s: report %s, credited %s, reversed %s', t.id, t.service_id,
+                  CASE WHEN x.upheld THEN 'upheld' ELSE 'not upheld' END, c.amount, t.amount)
+      INTO problem
+      FROM bank.transfer t
+      LEFT JOIN bank.service_dispute x ON x.service_id = t.service_id
+      LEFT JOIN bank.transfer c ON c.service_id = t.service_id AND c.kind = 'service_credit'
+     WHERE t.kind = 'service_reversal'
+       AND (x.upheld IS DISTINCT FROM true OR c.id IS NULL OR t.amount > c.amount OR t.amount <> x.reversed_minutes)
+     ORDER BY t.id LIMIT 1;
     RETURN NEXT;
 END
 $$;

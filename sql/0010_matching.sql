@@ -1,32 +1,9 @@
--- 0011: R15 district service items and R17 matching. A district defines
--- its own items within the eight categories (or the city defines items
--- for every district), each with a default length; a demand may name an
--- item of the elder's district or a city-wide one, and where the service
--- takes place (a point, for distance). Volunteers list published services
--- near them, nearest first, and see no more of the elder than the booking
--- needs: no id, name, phone or exact place, only district and distance.
-
-CREATE TABLE bank.service_item (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    -- NULL: a city-wide item, offered in every district.
-    district_code   text REFERENCES bank.district,
-    category_code   text NOT NULL REFERENCES bank.service_category,
-    name_zh         text NOT NULL CONSTRAINT item_named CHECK (length(name_zh) BETWEEN 1 AND 100),
-    name_en         text,
-    default_minutes integer NOT NULL CONSTRAINT item_length_positive CHECK (default_minutes > 0),
-    request_id      bigint NOT NULL CONSTRAINT item_one_per_request UNIQUE REFERENCES bank.request,
-    -- An item's name is unique within its district (or city-wide).
-    CONSTRAINT item_named_once UNIQUE NULLS NOT DISTINCT (district_code, name_zh)
-);
-COMMENT ON TABLE bank.service_item IS 'R15: service items a district defines within the R14 categories (district NULL: city-wide), with a default length. 区级服务项目';
-
-ALTER TABLE bank.service
-    ADD COLUMN item_id bigint REFERENCES bank.service_item,
-    -- Where the service takes place (WGS 84), for R17's distances; never shown to volunteers.
-    ADD COLUMN latitude double precision CONSTRAINT service_latitude_range CHECK (latitude BETWEEN -90 AND 90),
-    ADD COLUMN longitude double precision CONSTRAINT service_longitude_range CHECK (longitude BETWEEN -180 AND 180),
-    ADD CONSTRAINT service_location_whole CHECK ((latitude IS NULL) = (longitude IS NULL));
-CREATE INDEX service_published_place_idx ON bank.service (latitude, longitude) WHERE status = 'published';
+-- 0010: R15 district service items and R17 matching. Items (0005's
+-- bank.service_item) are defined by staff; a demand may name an item of
+-- the elder's district or a city-wide one, and where the service takes
+-- place. Volunteers list published services near them, nearest first, and
+-- see no more of the elder than the booking needs: no id, name, phone or
+-- exact place, only district and distance.
 
 -- Great-circle distance in kilometres (haversine).
 CREATE FUNCTION bank.distance_km(lat1 double precision, lon1 double precision, lat2 double precision, lon2 double precision)
@@ -52,30 +29,6 @@ BEGIN
         RETURN;
     END IF;
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('item_id', item));
-END
-$$;
-
--- Replaced: the service also takes its item and place from the request.
-CREATE OR REPLACE FUNCTION bank.order_create_service(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    r bank.request := bank.pending_request(request_id);
-    created bigint;
-BEGIN
-    IF r.id IS NULL THEN RETURN; END IF;
-    INSERT INTO bank.service (request_id, elder_id, category_code, district_code, description, starts_at, ends_at, hold_transfer_id,
-                              item_id, latitude, longitude)
-    SELECT r.id, (r.args->>'elder_id')::bigint, r.args->>'category_code', r.args->>'district_code', r.args->>'description',
-           (r.args->>'starts_at')::timestamptz,
-           (r.args->>'starts_at')::timestamptz + (r.args->>'minutes')::integer * interval '1 minute',
-           h.id, (r.args->>'item_id')::bigint, (r.args->>'latitude')::double precision, (r.args->>'longitude')::double precision
-      FROM bank.transfer h WHERE h.idempotency_key = 'hold:' || r.id
-    ON CONFLICT ON CONSTRAINT service_one_per_request DO NOTHING
-    RETURNING id INTO created;
-    IF created IS NULL THEN
-        SELECT id INTO created FROM bank.service s WHERE s.request_id = r.id;
-    END IF;
-    PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('service_id', created));
 END
 $$;
 
@@ -196,5 +149,3 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
 GRANT EXECUTE ON FUNCTION bank.order_define_item(bigint), bank.distance_km(double precision, double precision, double precision, double precision)
     TO timebank_order;
-GRANT SELECT, INSERT ON bank.service_item TO timebank_order;
-GRANT SELECT ON bank.service_item TO timebank_settlement, timebank_enrollment;

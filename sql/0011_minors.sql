@@ -1,28 +1,9 @@
--- 0012: R2, minors. A Beijing school student under 18 may register and
--- serve only with a guardian who is an active volunteer, linked and
--- verified by staff; a minor never books alone, but joins a service his
--- or her guardian booked, at the same time. The elder's hold pays the
--- guardian's booking; the minor's participation is recorded on the
--- service (companion_id), and R20 holds for the minor too.
-
-INSERT INTO bank.setting (name, value, description) VALUES
-    ('minor_min_age', 12, 'R2 (ours): the youngest school student who may serve with a guardian');
-
-CREATE TABLE bank.guardianship (
-    minor_id     bigint PRIMARY KEY REFERENCES bank.person,
-    guardian_id  bigint NOT NULL REFERENCES bank.person,
-    -- R2: the minor is a school student; the school named.
-    school       text NOT NULL CONSTRAINT guardianship_school_named CHECK (length(school) BETWEEN 1 AND 200),
-    request_id   bigint NOT NULL CONSTRAINT guardianship_one_per_request UNIQUE REFERENCES bank.request,
-    linked_at    timestamptz NOT NULL DEFAULT now(),
-    verified_at  timestamptz,
-    verified_by  text,
-    evidence_ref text,
-    CONSTRAINT guardianship_of_two_people CHECK (minor_id <> guardian_id),
-    CONSTRAINT guardianship_verification_complete CHECK (
-        (verified_at IS NULL) = (verified_by IS NULL) AND (verified_at IS NULL) = (evidence_ref IS NULL))
-);
-COMMENT ON TABLE bank.guardianship IS 'R2: a school student under 18 and the guardian (an active volunteer) who leads him or her, verified by staff. 未成年人监护';
+-- 0011: R2, minors. A Beijing school student under 18 may serve only with
+-- a guardian who is an active volunteer, linked and verified by staff
+-- (bank.guardianship, 0003); a minor never books alone, but joins a
+-- service the guardian booked, at the same time. The elder's hold pays the
+-- guardian's booking; the minor's participation is recorded on the service
+-- (companion_id), and R20 holds for the minor too.
 
 ALTER TABLE bank.service ADD COLUMN companion_id bigint REFERENCES bank.volunteer;
 COMMENT ON COLUMN bank.service.companion_id IS 'R2: a minor serving with the guardian who booked the service.';
@@ -30,14 +11,6 @@ COMMENT ON COLUMN bank.service.companion_id IS 'R2: a minor serving with the gua
 ALTER TABLE bank.service ADD CONSTRAINT service_no_double_booking_companion EXCLUDE USING gist (
     companion_id WITH =, tstzrange(starts_at, ends_at) WITH &&
 ) WHERE (status IN ('booked', 'in_progress', 'checked_out'));
-
--- R2: whether a minor may serve now: a verified guardian who is an active volunteer.
-CREATE FUNCTION bank.minor_may_serve(minor bigint) RETURNS boolean
-LANGUAGE sql STABLE
-RETURN EXISTS (SELECT 1 FROM bank.guardianship g
-                 JOIN bank.volunteer v ON v.person_id = g.guardian_id
-                 JOIN bank.person p ON p.id = g.guardian_id
-                WHERE g.minor_id = minor AND g.verified_at IS NOT NULL AND p.status = 'active');
 
 CREATE FUNCTION bank.enrollment_link_guardian(request_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -129,66 +102,6 @@ BEGIN
 END
 $$;
 
--- R1, R2, replaced: under 18, only a school student with a verified guardian who is an active volunteer.
-CREATE OR REPLACE FUNCTION api.apply_volunteer(person_id bigint, training_completed_on date) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    p bank.person := bank.person_for('person_id', person_id);
-BEGIN
-    IF bank.age(p.birth_date, current_date) < bank.setting('volunteer_min_age') THEN
-        IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = apply_volunteer.person_id) THEN
-            PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be ' || bank.setting('volunteer_min_age') || ' or over');
-        END IF;
-        IF NOT bank.minor_may_serve(person_id) THEN
-            PERFORM bank.refuse('person_id', 'R2', 'a school student under ' || bank.setting('volunteer_min_age')
-                || ' serves only with a verified guardian who is an active volunteer');
-        END IF;
-    END IF;
-    IF NOT p.beijing_resident THEN
-        PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be a Beijing permanent resident');
-    END IF;
-    IF training_completed_on IS NULL OR training_completed_on > current_date THEN
-        PERFORM bank.refuse('training_completed_on', 'R1', 'a volunteer must have completed the time bank''s training');
-    END IF;
-    IF EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = apply_volunteer.person_id) THEN
-        PERFORM bank.refuse('person_id', 'R1', 'the person is already a volunteer');
-    END IF;
-    RETURN bank.submit('apply_volunteer',
-        jsonb_build_object('person_id', person_id, 'training_completed_on', training_completed_on),
-        'enrollment.apply_volunteer', 'enrollment');
-END
-$$;
-
--- R17, R20, R2, replaced: a minor does not book alone.
-CREATE OR REPLACE FUNCTION api.book_service(service_id bigint, volunteer_id bigint) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    s bank.service := bank.service_for(service_id);
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = volunteer_id) THEN
-        PERFORM bank.refuse('volunteer_id', 'R1', 'only an approved volunteer may book a service');
-    END IF;
-    IF EXISTS (SELECT 1 FROM bank.guardianship g JOIN bank.person p ON p.id = g.minor_id
-                WHERE g.minor_id = volunteer_id AND bank.age(p.birth_date, (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date)
-                                                    < bank.setting('volunteer_min_age')) THEN
-        PERFORM bank.refuse('volunteer_id', 'R2', 'a minor does not book alone, but joins the service his or her guardian booked');
-    END IF;
-    IF s.status <> 'published' OR s.starts_at <= now() THEN
-        PERFORM bank.refuse('service_id', 'R17', 'the service is not open for booking');
-    END IF;
-    IF s.elder_id = volunteer_id THEN
-        PERFORM bank.refuse('volunteer_id', 'R17', 'a volunteer cannot serve his or her own demand');
-    END IF;
-    IF EXISTS (SELECT 1 FROM bank.service o
-                WHERE o.volunteer_id = book_service.volunteer_id AND o.status IN ('booked', 'in_progress', 'checked_out')
-                  AND tstzrange(o.starts_at, o.ends_at) && tstzrange(s.starts_at, s.ends_at)) THEN
-        PERFORM bank.refuse('service_id', 'R20', 'the volunteer has another booking at an overlapping time');
-    END IF;
-    RETURN bank.submit('book_service', jsonb_build_object('service_id', service_id, 'volunteer_id', volunteer_id),
-        'order.book', 'order');
-END
-$$;
-
 -- R2: a minor joins the service the verified guardian booked.
 CREATE FUNCTION api.join_as_minor(service_id bigint, minor_id bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -213,7 +126,4 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
 GRANT EXECUTE ON FUNCTION bank.enrollment_link_guardian(bigint), bank.enrollment_verify_guardian(bigint) TO timebank_enrollment;
 GRANT EXECUTE ON FUNCTION bank.order_join_as_minor(bigint) TO timebank_order;
-GRANT EXECUTE ON FUNCTION bank.minor_may_serve(bigint) TO timebank_enrollment, timebank_order;
-GRANT SELECT, INSERT, UPDATE ON bank.guardianship TO timebank_enrollment;
-GRANT SELECT ON bank.guardianship TO timebank_order;
 GRANT UPDATE (companion_id) ON bank.service TO timebank_order;

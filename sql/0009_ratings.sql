@@ -1,15 +1,10 @@
--- 0010: R19, ratings and reports that a service was not given. After
+-- 0009: R19, ratings and reports that a service was not given. After
 -- check-out the elder (or the agent institution acting for the elder, R5)
 -- rates the service once; within a configured number of days the elder
 -- may report that it was not given. Staff decide; an upheld report
 -- reverses the settlement with a correcting transfer from the volunteer
 -- back to the elder (transfers are never edited), as far as the
 -- volunteer's available coins allow, and records the rest as a debt.
---
--- L9 now reads: earned minutes are service credits less service reversals.
-
-INSERT INTO bank.setting (name, value, description) VALUES
-    ('dispute_window_days', 7, 'R19 (ours): days after check-out within which an elder may report that a service was not given');
 
 CREATE TABLE bank.service_rating (
     service_id bigint PRIMARY KEY REFERENCES bank.service,
@@ -51,85 +46,6 @@ CREATE TABLE bank.service_dispute (
         AND (upheld IS DISTINCT FROM true OR (reversed_minutes >= 0 AND debt_minutes >= 0)))
 );
 COMMENT ON TABLE bank.service_dispute IS 'R19: reports that a service was not given, and staff''s decisions; an upheld one is reversed by a correcting transfer. 服务未提供申诉';
-
-ALTER TABLE bank.transfer DROP CONSTRAINT transfer_kind_known;
-ALTER TABLE bank.transfer ADD CONSTRAINT transfer_kind_known CHECK (kind IN (
-    'grant', 'service_hold', 'service_payment', 'service_release', 'service_credit',
-    'gift', 'donation', 'welfare_grant', 'service_reversal'));
-
-CREATE OR REPLACE FUNCTION bank.apply_transfers() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    broken text;
-BEGIN
-    -- L8: a resolution matches its hold: same accounts, not more than it.
-    SELECT format('transfer %s resolves %s, which is not a hold of the same accounts for at least its amount', t.idempotency_key, t.pending_id)
-      INTO broken
-      FROM new_transfers t LEFT JOIN bank.transfer p ON p.id = t.pending_id
-     WHERE t.pending_id IS NOT NULL
-       AND (p.id IS NULL OR p.phase <> 'pending'
-            OR p.debit_account_id <> t.debit_account_id OR p.credit_account_id <> t.credit_account_id
-            OR t.amount > p.amount OR (t.phase = 'void_pending' AND t.amount <> p.amount))
-     LIMIT 1;
-    IF broken IS NOT NULL THEN
-        RAISE EXCEPTION 'L8: %', broken USING ERRCODE = 'check_violation';
-    END IF;
-    -- L7: each kind of transfer between the kinds of account it may join.
-    SELECT format('transfer %s: %s from a %s account to a %s account', t.idempotency_key, t.kind, d.kind, c.kind)
-      INTO broken
-      FROM new_transfers t
-      JOIN bank.account d ON d.id = t.debit_account_id
-      JOIN bank.account c ON c.id = t.credit_account_id
-     WHERE (d.kind = 'district_grant') <> (t.kind = 'grant')
-        OR (d.kind = 'public_welfare') <> (t.kind = 'welfare_grant')
-        OR (c.kind = 'public_welfare') <> (t.kind = 'donation')
-        OR (t.kind IN ('grant', 'welfare_grant') AND c.kind <> 'personal')
-        OR (t.kind IN ('gift', 'donation') AND d.kind <> 'personal')
-        OR (t.kind = 'gift' AND c.kind <> 'personal')
-        OR (t.kind = 'service_reversal' AND (d.kind <> 'personal' OR c.kind <> 'personal'))
-     LIMIT 1;
-    IF broken IS NOT NULL THEN
-        RAISE EXCEPTION 'L7: %', broken USING ERRCODE = 'check_violation';
-    END IF;
-
-    PERFORM 1 FROM bank.account a
-     WHERE a.id IN (SELECT debit_account_id FROM new_transfers UNION SELECT credit_account_id FROM new_transfers)
-     ORDER BY a.id FOR NO KEY UPDATE;
-    WITH moves AS (
-        SELECT t.debit_account_id AS account_id,
-               CASE t.phase WHEN 'pending' THEN t.amount WHEN 'posted' THEN 0 ELSE -p.amount END AS d_pending,
-               CASE WHEN t.phase IN ('posted', 'post_pending') THEN t.amount ELSE 0 END AS d_posted,
-               0::bigint AS c_pending, 0::bigint AS c_posted,
-               CASE WHEN t.kind = 'service_reversal' THEN -t.amount ELSE 0 END AS earned
-          FROM new_transfers t LEFT JOIN bank.transfer p ON p.id = t.pending_id
-        UNION ALL
-        SELECT t.credit_account_id, 0, 0,
-               CASE t.phase WHEN 'pending' THEN t.amount WHEN 'posted' THEN 0 ELSE -p.amount END,
-               CASE WHEN t.phase IN ('posted', 'post_pending') THEN t.amount ELSE 0 END,
-               CASE WHEN t.kind = 'service_credit' THEN t.amount ELSE 0 END
-          FROM new_transfers t LEFT JOIN bank.transfer p ON p.id = t.pending_id
-    ), totals AS (
-        SELECT account_id, sum(d_pending) AS d_pending, sum(d_posted) AS d_posted,
-               sum(c_pending) AS c_pending, sum(c_posted) AS c_posted, sum(earned) AS earned
-          FROM moves GROUP BY account_id
-    ), updated AS (
-        UPDATE bank.account a
-           SET debits_pending = a.debits_pending + t.d_pending, debits_posted = a.debits_posted + t.d_posted,
-               credits_pending = a.credits_pending + t.c_pending, credits_posted = a.credits_posted + t.c_posted,
-               earned_minutes = a.earned_minutes + t.earned
-          FROM totals t
-         WHERE a.id = t.account_id
-        RETURNING a.person_id, a.earned_minutes, t.earned
-    )
-    -- L10: the milestones this statement's earnings crossed, recorded once.
-    INSERT INTO bank.volunteer_milestone (person_id, milestone, earned_minutes)
-    SELECT u.person_id, m.milestone, u.earned_minutes
-      FROM updated u JOIN bank.milestone_thresholds() m
-        ON u.earned > 0 AND u.earned_minutes >= m.minutes AND u.earned_minutes - u.earned < m.minutes
-    ON CONFLICT (person_id, milestone) DO NOTHING;
-    RETURN NULL;
-END
-$$;
 
 CREATE FUNCTION bank.order_rate(request_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -273,80 +189,6 @@ BEGIN
     END IF;
     RETURN bank.submit('decide_report', jsonb_build_object('service_id', service_id, 'staff', btrim(staff), 'upheld', upheld, 'note', note),
         'settlement.decide_dispute', 'settlement');
-END
-$$;
-
--- L9, replaced: service credits less reversals.
-CREATE OR REPLACE FUNCTION bank.verify_rules() RETURNS TABLE (check_name text, problem text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    check_name := 'L9 earned minutes are service credits less reversals (R11: donations and gifts are not earnings)';
-    SELECT format('account %s counts %s earned minutes; its service credits less reversals are %s', a.id, a.earned_minutes, coalesce(c.total, 0))
-      INTO problem
-      FROM bank.account a
-      LEFT JOIN (SELECT account_id, sum(amount) AS total FROM (
-                     SELECT credit_account_id AS account_id, amount FROM bank.transfer WHERE kind = 'service_credit'
-                     UNION ALL
-                     SELECT debit_account_id, -amount FROM bank.transfer WHERE kind = 'service_reversal') m
-                  GROUP BY account_id) c ON c.account_id = a.id
-     WHERE a.earned_minutes <> coalesce(c.total, 0)
-     ORDER BY a.id LIMIT 1;
-    RETURN NEXT;
-
-    check_name := 'L10 every milestone reached is recorded once (R12, R13)';
-    SELECT format('person %s earned %s minutes but has no %s recorded', a.person_id, a.earned_minutes, m.milestone)
-      INTO problem
-      FROM bank.account a JOIN bank.milestone_thresholds() m ON a.earned_minutes >= m.minutes
-     WHERE a.person_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM bank.volunteer_milestone v WHERE v.person_id = a.person_id AND v.milestone = m.milestone)
-     ORDER BY a.id LIMIT 1;
-    RETURN NEXT;
-
-    check_name := 'L11 every district''s grants within its budget (R9)';
-    SELECT format('district %s, budget %s: %s minutes budgeted, %s counted, grants in the period sum to %s',
-                  b.district_code, b.id, b.budget_minutes, b.granted_minutes, coalesce(g.total, 0))
-      INTO problem
-      FROM bank.district_budget b
-      LEFT JOIN LATERAL (
-          SELECT sum(t.amount) AS total FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
-           WHERE t.kind = 'grant' AND d.district_code = b.district_code
-             AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date) g ON true
-     WHERE coalesce(g.total, 0) <> b.granted_minutes OR b.granted_minutes > b.budget_minutes
-     ORDER BY b.id LIMIT 1;
-    RETURN NEXT;
-
-    check_name := 'L11 every grant made within a budget of its district (R9)';
-    SELECT format('grant %s of district %s on %s falls in no budget of the district', t.id, d.district_code,
-                  (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
-      INTO problem
-      FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
-     WHERE t.kind = 'grant'
-       AND NOT EXISTS (SELECT 1 FROM bank.district_budget b
-                        WHERE b.district_code = d.district_code AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
-     ORDER BY t.id LIMIT 1;
-    RETURN NEXT;
-
-    check_name := 'L12 every gift between verified lineal relatives (R8)';
-    SELECT format('gift %s from account %s to account %s: no verified relationship', t.id, t.debit_account_id, t.credit_account_id)
-      INTO problem
-      FROM bank.transfer t
-      JOIN bank.account d ON d.id = t.debit_account_id
-      JOIN bank.account c ON c.id = t.credit_account_id
-     WHERE t.kind = 'gift' AND NOT bank.verified_relatives(d.person_id, c.person_id)
-     ORDER BY t.id LIMIT 1;
-    RETURN NEXT;
-
-    check_name := 'R19 every reversal is an upheld report''s, for at most the credit';
-    SELECT format('reversal %s of service %s: report %s, credited %s, reversed %s', t.id, t.service_id,
-                  CASE WHEN x.upheld THEN 'upheld' ELSE 'not upheld' END, c.amount, t.amount)
-      INTO problem
-      FROM bank.transfer t
-      LEFT JOIN bank.service_dispute x ON x.service_id = t.service_id
-      LEFT JOIN bank.transfer c ON c.service_id = t.service_id AND c.kind = 'service_credit'
-     WHERE t.kind = 'service_reversal'
-       AND (x.upheld IS DISTINCT FROM true OR c.id IS NULL OR t.amount > c.amount OR t.amount <> x.reversed_minutes)
-     ORDER BY t.id LIMIT 1;
-    RETURN NEXT;
 END
 $$;
 
