@@ -155,6 +155,38 @@ struct Bank {
         try await owner.query("SELECT count(*) AS n FROM \(sql)", parameters)[0].decode("n", as: Int.self)
     }
 
+    /// Row counts of everything a request could leave behind.
+    func footprint() async throws -> [Int] {
+        var counts: [Int] = []
+        for table in ["bank.request", "jobs.job", "bank.person", "bank.transfer", "bank.service", "bank.account",
+                      "bank.relationship", "bank.guardianship", "bank.district_budget", "bank.service_item",
+                      "bank.service_rating", "bank.service_dispute", "bank.insurance_policy", "bank.agent_institution"] {
+            counts.append(try await count(table))
+        }
+        return counts
+    }
+
+    /// Calls `sql` as a client: it must be refused (SQLSTATE 22023) naming
+    /// `rule` and `field` (when given), and leave no row anywhere. Returns the error.
+    @discardableResult
+    func expectRefusal(
+        _ sql: String, _ parameters: [any PostgresEncodable], rule: String?, field: String?,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> PostgresError {
+        // Earlier requests' follow-up jobs (an account opened) finish first.
+        try await eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE state IN ('available', 'running', 'retryable'))")
+        let before = try await footprint()
+        let error = try await #require(throws: PostgresError.self, "\(sql) was accepted", sourceLocation: sourceLocation) {
+            _ = try await submit(sql, parameters)
+        }
+        #expect(error.code == PostgresError.Code("22023"), "\(error)", sourceLocation: sourceLocation)
+        #expect(error.message.wholeMatch(of: /R[0-9]+: .+/) != nil, "\(error.message)", sourceLocation: sourceLocation)
+        if let rule { #expect(error.message.hasPrefix("\(rule): "), "\(error.message)", sourceLocation: sourceLocation) }
+        if let field { #expect(error.detail == "field: \(field)", "\(error)", sourceLocation: sourceLocation) }
+        #expect(try await footprint() == before, "\(sql) left rows behind", sourceLocation: sourceLocation)
+        return error
+    }
+
     /// `bank.verify_ledger()`'s broken checks (empty when the ledger holds).
     func ledgerProblems() async throws -> [String] {
         try await LedgerVerifier.problems(owner)

@@ -12,13 +12,9 @@ extension BankSuites {
                 let chaoyang = try await bank.completed("api.define_service_item('110105', 'assistance', '代购', 'shopping errands', 60)", [])["item_id"]!
                 let haidian = try await bank.completed("api.define_service_item('110108', 'assistance', '理发', 'haircut', 45)", [])["item_id"]!
                 let city = try await bank.completed("api.define_service_item(NULL, 'anti_fraud', '防诈骗讲解', 'fraud talk', 30)", [])["item_id"]!
-                let twice = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.define_service_item('110105', 'assistance', '代购', NULL, 60)", [])
-                }
-                #expect(twice.message.hasPrefix("R15: ") && twice.detail == "field: name_zh")
+                try await bank.expectRefusal("api.define_service_item('110105', 'assistance', '代购', NULL, 60)", [], rule: "R15", field: "name_zh")
                 let publish = "api.publish_item_demand($1, $2, 'please', date_trunc('minute', now()) + interval '1 day', 39.92, 116.44)"
-                let otherDistrict = try await #require(throws: PostgresError.self) { _ = try await bank.submit(publish, [elder, haidian]) }
-                #expect(otherDistrict.message.hasPrefix("R15: ") && otherDistrict.detail == "field: item_id")
+                try await bank.expectRefusal(publish, [elder, haidian], rule: "R15", field: "item_id")
                 let own = try await bank.completed(publish, [elder, chaoyang])["service_id"]!
                 let citywide = try await bank.completed(publish, [elder, city])["service_id"]!
                 let rows = try await bank.owner.query("SELECT id, item_id, category_code, booked_minutes FROM bank.service ORDER BY id")

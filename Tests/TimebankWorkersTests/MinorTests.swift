@@ -14,7 +14,7 @@ extension BankSuites {
                 let minor = try await bank.completed("api.register_person($1, 'Xiao Ming', NULL, true, '110105')",
                                                      [NationalID.sample(age: 15, serial: 4)])["person_id"]!
                 func refusal(_ sql: String, _ parameters: [any PostgresEncodable]) async throws -> PostgresError {
-                    try await #require(throws: PostgresError.self) { _ = try await bank.submit(sql, parameters) }
+                    try await bank.expectRefusal(sql, parameters, rule: nil, field: nil)
                 }
                 #expect(try await refusal("api.apply_volunteer($1, current_date - 1)", [minor]).message == "R1: a volunteer must be 18 or over")
                 let badGuardian = try await refusal("api.link_guardian($1, $2, 'No. 80 Middle School')", [minor, notVolunteer])

@@ -45,10 +45,8 @@ extension BankSuites {
                 try await bank.completed(confirm, [volunteer, "PICC-778"])
                 #expect(try await insured(bank, volunteer, "2026-07-01") == "policy Chaoyang Volunteers Association PICC-778")
                 #expect(try await insured(bank, volunteer, "2027-01-01") == nil)
-                let notVolunteer = try await #require(throws: PostgresError.self) { _ = try await bank.submit(confirm, [elder, "X-1"]) }
-                #expect(notVolunteer.message.hasPrefix("R25: ") && notVolunteer.detail == "field: person_id")
-                let noNumber = try await #require(throws: PostgresError.self) { _ = try await bank.submit(confirm, [volunteer, " "]) }
-                #expect(noNumber.message.hasPrefix("R25: ") && noNumber.detail == "field: policy_number")
+                try await bank.expectRefusal(confirm, [elder, "X-1"], rule: "R25", field: "person_id")
+                try await bank.expectRefusal(confirm, [volunteer, " "], rule: "R25", field: "policy_number")
             }
         }
 
@@ -64,10 +62,7 @@ extension BankSuites {
                 try await bank.travel(service: service, minutes: 45)
                 try await bank.completed("api.set_person_status($1, 'suspended', 'desk-9', 'complaint under review')", [volunteer])
                 // Suspended: no booking; checking out the service in progress is allowed, the pay waits.
-                let refused = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.book_service($1, $2)", [other, volunteer])
-                }
-                #expect(refused.message.hasPrefix("R3: ") && refused.detail == "field: volunteer_id")
+                try await bank.expectRefusal("api.book_service($1, $2)", [other, volunteer], rule: "R3", field: "volunteer_id")
                 try await bank.completed("api.check_out($1, $2)", [service, volunteer])
                 try await bank.eventually("""
                     SELECT state = 'scheduled' AND run_at > now() + interval '50 minutes' FROM jobs.job
@@ -87,22 +82,14 @@ extension BankSuites {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(7)
                 let service = try await bank.publishedService(elder: elder, minutes: 60)
-                let open = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.set_person_status($1, 'closed', 'desk-9', 'moved away')", [elder])
-                }
-                #expect(open.message.hasPrefix("R3: "))
+                try await bank.expectRefusal("api.set_person_status($1, 'closed', 'desk-9', 'moved away')", [elder], rule: "R3", field: "person_id")
                 try await bank.completed("api.cancel_service($1, $2)", [service, elder])
                 try await bank.eventually("SELECT hold_released_at IS NOT NULL FROM bank.service WHERE id = $1", [service])
                 try await bank.completed("api.set_person_status($1, 'closed', 'desk-9', 'moved away')", [elder])
-                let publish = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit(
-                        "api.publish_demand($1, 'assistance', '110105', 'help', date_trunc('minute', now()) + interval '1 day', 30)", [elder])
-                }
-                #expect(publish.message.hasPrefix("R3: "))
-                let reopen = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.set_person_status($1, 'active', 'desk-9', 'back')", [elder])
-                }
-                #expect(reopen.message.hasPrefix("R3: "))
+                try await bank.expectRefusal(
+                    "api.publish_demand($1, 'assistance', '110105', 'help', date_trunc('minute', now()) + interval '1 day', 30)", [elder],
+                    rule: "R3", field: "elder_id")
+                try await bank.expectRefusal("api.set_person_status($1, 'active', 'desk-9', 'back')", [elder], rule: "R3", field: "person_id")
                 #expect(try await bank.balance(elder).posted == 600)   // the history and the coins stay
                 #expect(try await bank.count("bank.service WHERE elder_id = $1", [elder]) == 1)
             }
@@ -127,14 +114,8 @@ extension BankSuites {
                 let elder = try await bank.completed("api.register_person($1, 'Zhang Xiu', NULL, true, '110105')",
                                                      [NationalID.sample(age: 81, serial: 10)])["person_id"]!
                 try await bank.completed("api.authenticate_elder($1)", [elder])
-                let notTheirs = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.apply_volunteer($1, current_date - 1)", [selfRegistered])
-                }
-                #expect(notTheirs.message.hasPrefix("R5: ") && notTheirs.detail == "field: agent")
-                let notStaff = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.set_district_budget('110101', current_date, current_date, 1)", [])
-                }
-                #expect(notStaff.message.hasPrefix("R5: "))
+                try await bank.expectRefusal("api.apply_volunteer($1, current_date - 1)", [selfRegistered], rule: "R5", field: "agent")
+                try await bank.expectRefusal("api.set_district_budget('110101', current_date, current_date, 1)", [], rule: "R5", field: "agent")
                 try await bank.client.execute("SELECT api.act_as_agent(NULL, NULL)")
                 try await bank.completed("api.grant_coins('110105', $1, 'very_old', 5)", [elder])
                 try await bank.client.execute("SELECT api.act_as_agent($1, 'w01')", [institution])

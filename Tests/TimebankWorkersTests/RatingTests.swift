@@ -23,24 +23,12 @@ extension BankSuites {
                 let elder = try await bank.registerElder(1)
                 let volunteer = try await bank.registerVolunteer(2)
                 let pending = try await bank.publishedService(elder: elder, minutes: 60, startsIn: .seconds(6 * 3600))
-                let early = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.rate_service($1, $2, 5)", [pending, elder])
-                }
-                #expect(early.message.hasPrefix("R19: ") && early.detail == "field: service_id")
+                try await bank.expectRefusal("api.rate_service($1, $2, 5)", [pending, elder], rule: "R19", field: "service_id")
                 let service = try await served(bank, elder: elder, volunteer: volunteer, minutes: 60)
-                let wrongScore = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.rate_service($1, $2, 6)", [service, elder])
-                }
-                #expect(wrongScore.detail == "field: score")
-                let notTheElder = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.rate_service($1, $2, 4)", [service, volunteer])
-                }
-                #expect(notTheElder.detail == "field: elder_id")
+                try await bank.expectRefusal("api.rate_service($1, $2, 6)", [service, elder], rule: "R19", field: "score")
+                try await bank.expectRefusal("api.rate_service($1, $2, 4)", [service, volunteer], rule: "R19", field: "elder_id")
                 try await bank.completed("api.rate_service($1, $2, 4, 'kind and on time')", [service, elder])
-                let twice = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.rate_service($1, $2, 1)", [service, elder])
-                }
-                #expect(twice.message.hasPrefix("R19: "))
+                try await bank.expectRefusal("api.rate_service($1, $2, 1)", [service, elder], rule: "R19", field: "service_id")
                 let figures = try await bank.owner.query("SELECT ratings, average_score::float8 AS a FROM bank.volunteer_rating WHERE volunteer_id = $1", [volunteer])[0]
                 #expect(try figures.decode("ratings", as: Int.self) == 1)
                 #expect(try figures.decode("a", as: Double.self) == 4)
@@ -60,10 +48,7 @@ extension BankSuites {
                 try await bank.completed("api.gift_coins($1, $2, 1)", [volunteer, relative])
                 #expect(try await bank.balance(volunteer).available == 30)
 
-                let noReason = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.report_not_given($1, $2, '')", [first, elder])
-                }
-                #expect(noReason.detail == "field: reason")
+                try await bank.expectRefusal("api.report_not_given($1, $2, '')", [first, elder], rule: "R19", field: "reason")
                 try await bank.completed("api.report_not_given($1, $2, 'nobody came')", [first, elder])
                 try await bank.completed("api.decide_report($1, 'desk-4', true, 'neighbours confirm')", [first])
                 #expect(try await bank.balance(volunteer).available == 0)
@@ -89,11 +74,7 @@ extension BankSuites {
                            checked_in_at = checked_in_at - interval '9 days', checked_out_at = checked_out_at - interval '9 days'
                      WHERE id = $1
                     """, [second])
-                let late = try await #require(throws: PostgresError.self) {
-                    _ = try await bank.submit("api.report_not_given($1, $2, 'again')", [second, elder])
-                }
-                #expect(late.detail == "field: service_id")
-                #expect(late.message.hasPrefix("R19: "))
+                try await bank.expectRefusal("api.report_not_given($1, $2, 'again')", [second, elder], rule: "R19", field: "service_id")
             }
         }
     }
