@@ -66,6 +66,20 @@ struct Bank {
         try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
     }
 
+    /// Submits two calls in one client transaction: both pass the api's
+    /// checks against the same committed state, so that what decides
+    /// between them is the race in the workers (the database), not which
+    /// call came second. Returns both request ids.
+    func submitRacing(_ first: (String, [any PostgresEncodable]), _ second: (String, [any PostgresEncodable])) async throws -> (Int64, Int64) {
+        let (sql1, parameters1) = first
+        let (sql2, parameters2) = second
+        let boxed1 = UncheckedParameters(parameters1), boxed2 = UncheckedParameters(parameters2)
+        return try await client.transaction { connection in
+            (try connection.query("SELECT \(sql1) AS id", boxed1.values)[0].decode("id", as: Int64.self),
+             try connection.query("SELECT \(sql2) AS id", boxed2.values)[0].decode("id", as: Int64.self))
+        }
+    }
+
     /// Waits for a request to finish.
     func outcome(_ request: Int64, timeout: Duration = .seconds(20)) async throws -> Outcome {
         let deadline = ContinuousClock.now + timeout
@@ -204,4 +218,10 @@ struct AnyNumber: Decodable {
     init(from decoder: Decoder) throws {
         integer = try? decoder.singleValueContainer().decode(Int64.self)
     }
+}
+
+/// Parameters carried into a transaction's body (built and used within one test).
+struct UncheckedParameters: @unchecked Sendable {
+    let values: [any PostgresEncodable]
+    init(_ values: [any PostgresEncodable]) { self.values = values }
 }

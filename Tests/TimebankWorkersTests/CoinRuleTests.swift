@@ -83,8 +83,8 @@ extension BankSuites {
                 try await bank.completed("api.grant_coins('110108', $1, 'dementia', 6)", [haidian])
                 try await bank.expectRefusal("api.grant_coins('110108', $1, 'dementia', 5)", [haidian], rule: "R9", field: "coins")
                 // Two grants racing for the last 4 coins: both pass the api, the budget's lock lets one through.
-                let first = try await bank.submit("api.grant_coins('110108', $1, 'dementia', 3)", [haidian])
-                let second = try await bank.submit("api.grant_coins('110108', $1, 'dementia', 3)", [haidian])
+                let (first, second) = try await bank.submitRacing(
+                    ("api.grant_coins('110108', $1, 'dementia', 3)", [haidian]), ("api.grant_coins('110108', $1, 'dementia', 3)", [haidian]))
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal).first?.hasPrefix("R9:") == true)

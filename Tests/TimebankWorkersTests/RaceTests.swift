@@ -11,8 +11,7 @@ extension BankSuites {
                 let elder = try await bank.registerElder(1, coins: 1)   // 60 minutes: enough for one 45-minute demand
                 let publish = "api.publish_demand($1, 'assistance', '110105', 'help', date_trunc('minute', now()) + interval '1 day', 45)"
                 // Both pass the api's check (nothing is held yet); the holds race in the settlement worker.
-                let first = try await bank.submit(publish, [elder])
-                let second = try await bank.submit(publish, [elder])
+                let (first, second) = try await bank.submitRacing((publish, [elder]), (publish, [elder]))
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal).first?.hasPrefix("R16:") == true)
@@ -29,8 +28,8 @@ extension BankSuites {
                 let volunteer = try await bank.registerVolunteer(3)
                 let a = try await bank.publishedService(elder: elder, minutes: 60, startsIn: .seconds(7200))
                 let b = try await bank.publishedService(elder: elder, minutes: 60, startsIn: .seconds(7200 + 1800))
-                let first = try await bank.submit("api.book_service($1, $2)", [a, volunteer])
-                let second = try await bank.submit("api.book_service($1, $2)", [b, volunteer])
+                let (first, second) = try await bank.submitRacing(
+                    ("api.book_service($1, $2)", [a, volunteer]), ("api.book_service($1, $2)", [b, volunteer]))
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal) == ["R20: the volunteer has another booking at an overlapping time"])

@@ -29,8 +29,9 @@ extension BankSuites {
                 try await bank.expectRefusal("api.register_person($1, 'Sun Again', NULL, true, '110101')", [id], rule: "R3", field: "national_id")
                 // Two registrations racing past the api's check: the second is refused by the worker (unique constraint).
                 let other = NationalID.sample(age: 41, serial: 3)
-                let first = try await bank.submit("api.register_person($1, 'Qian', NULL, true, '110101')", [other])
-                let second = try await bank.submit("api.register_person($1, 'Qian', NULL, true, '110101')", [other])
+                let (first, second) = try await bank.submitRacing(
+                    ("api.register_person($1, 'Qian', NULL, true, '110101')", [other]),
+                    ("api.register_person($1, 'Qian', NULL, true, '110101')", [other]))
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal).allSatisfy { $0.hasPrefix("R3:") })
