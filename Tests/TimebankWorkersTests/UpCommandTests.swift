@@ -1,0 +1,88 @@
+import Foundation
+import PostgresClient
+import TestSupport
+import TimebankDatabase
+import Testing
+
+/// `timebank up`, the README's run command: migrates, runs one process of
+/// each worker, starts a crashed one again, and stops them all on SIGTERM.
+@Suite struct UpCommandTests {
+    func workerSessions(_ connection: PostgresConnection, _ database: String) async throws -> [String: Int] {
+        var sessions: [String: Int] = [:]
+        for row in try await connection.query("""
+            SELECT application_name, count(DISTINCT pid) AS n FROM pg_stat_activity
+             WHERE datname = $1 AND application_name ~ '^(enrollment|order|settlement)-worker (producer|completer|maintenance)'
+             GROUP BY application_name
+            """, [database]) {
+            let name: String = try row.decode("application_name")
+            sessions[String(name.split(separator: " ")[0]), default: 0] += try row.decode("n", as: Int.self)
+        }
+        return sessions
+    }
+
+    /// The child processes of `parent` whose command name is `name` (from /proc: no pgrep needed).
+    func children(of parent: pid_t, named name: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+            let command = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard command == name, fields.count > 1, pid_t(fields[1]) == parent else { return nil }
+            return pid
+        }
+    }
+
+    @Test func upRunsEachWorkerRestartsACrashedOneAndStopsThemAll() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timebank").path
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = database.settings.conninfoWithDatabase
+            let log = "/tmp/timebank-up-\(UUID().uuidString.prefix(8)).log"
+            let up = try ChildProcess.spawn(executable, ["up"], environment: environment, logFile: log)
+            let observer = try await PostgresConnection.connect(database.settings.withDatabase("postgres"))
+            func waitFor(_ what: String, _ condition: ([String: Int]) -> Bool) async throws {
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !condition(try await workerSessions(observer, database.name)) {
+                    if ContinuousClock.now > deadline {
+                        kill(up, SIGKILL)
+                        throw TimedOut(what: "\(what); log: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            // Migrated, and every worker connected (producer, completer, maintenance each).
+            try await waitFor("three workers") { s in ["enrollment-worker", "order-worker", "settlement-worker"].allSatisfy { s[$0, default: 0] >= 3 } }
+            let applied = try await database.connect()
+            #expect(try await applied.query("SELECT count(*) AS n FROM meta.applied_migrations")[0].decode("n", as: Int.self) >= 12)
+            await applied.close()
+
+            // A crashed worker is started again.
+            let pids = try await observer.query("""
+                SELECT DISTINCT pid FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'order-worker producer%'
+                """, [database.name])
+            #expect(pids.count == 1)
+            let orderPids = children(of: up, named: "order-worker")
+            #expect(!orderPids.isEmpty)
+            for pid in orderPids { kill(pid, SIGKILL) }
+            let text = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !text().contains("order-worker#1 exited with status 137") || !text().contains("started order-worker#1 (pid") {
+                if ContinuousClock.now > deadline { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(text().contains("order-worker#1 exited with status 137; starting it again"))
+            try await waitFor("the order worker back") { $0["order-worker", default: 0] >= 3 }
+
+            // SIGTERM: every worker stops gracefully, then `up` exits 0.
+            kill(up, SIGTERM)
+            #expect(await ChildProcess.exitStatus(of: up) == 0, "\(text().suffix(1500))")
+            for name in ["enrollment-worker", "order-worker", "settlement-worker"] {
+                #expect(text().contains("\(name)#1 stopped (status 0)"), "\(text().suffix(1500))")
+            }
+            try await waitFor("no worker left") { $0.isEmpty }
+            await observer.close()
+        }
+    }
+}
