@@ -9,8 +9,10 @@ COPY Sources Sources
 COPY Tests Tests
 RUN swift build -c release --static-swift-stdlib \
       --product timebank --product enrollment-worker --product order-worker --product settlement-worker \
+      --product insurance-claim-worker \
  && mkdir /out \
- && cp .build/release/timebank .build/release/enrollment-worker .build/release/order-worker .build/release/settlement-worker /out/
+ && cp .build/release/timebank .build/release/enrollment-worker .build/release/order-worker .build/release/settlement-worker \
+    .build/release/insurance-claim-worker /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates tzdata && rm -rf /var/lib/apt/lists/*

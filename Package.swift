@@ -7,7 +7,7 @@ import PackageDescription
 //   TimebankDatabase  migrations and the local development cluster
 //   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
 //   TimebankWorkers   the domain's job handlers (steps in sql/), each worker's wiring, ledger verify, demo
-//   *-worker          one thin executable per worker: enrollment, order, settlement
+//   *-worker          one thin executable per worker: enrollment, order, settlement, insurance-claim
 //   settle-bench      the settlement benchmark (run with -c release)
 //   test-worker       the job engine's test worker
 //   timebank          the operators' command line
@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "enrollment-worker", targets: ["enrollment-worker"]),
         .executable(name: "order-worker", targets: ["order-worker"]),
         .executable(name: "settlement-worker", targets: ["settlement-worker"]),
+        .executable(name: "insurance-claim-worker", targets: ["insurance-claim-worker"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
         .library(name: "TimebankDatabase", targets: ["TimebankDatabase"]),
     ],
@@ -74,6 +75,7 @@ let package = Package(
         .executableTarget(name: "enrollment-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(name: "order-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(name: "settlement-worker", dependencies: ["TimebankWorkers"]),
+        .executableTarget(name: "insurance-claim-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(
             name: "test-worker",
             dependencies: [

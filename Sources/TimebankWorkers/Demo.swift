@@ -29,7 +29,7 @@ public struct Demo: Sendable {
         let client = try await PostgresConnection.connect(operatorSettings.with(parameter: "role", "timebank_api"))
         defer { Task { await client.close(); await operatorSession.close() } }
         let running = try await operatorSession.query("""
-            SELECT count(DISTINCT application_name) AS n FROM pg_stat_activity
+            SELECT count(DISTINCT split_part(application_name, ' ', 1)) AS n FROM pg_stat_activity
              WHERE datname = current_database() AND application_name ~ '^(enrollment|order|settlement)-worker'
             """)[0].decode("n", as: Int.self)
         var inProcess: [(Worker, Task<Void, Error>)] = []

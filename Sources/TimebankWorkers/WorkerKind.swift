@@ -1,15 +1,17 @@
 import JobEngine
 
-/// The three workers of the coin's path (DESIGN.md "Processes"): each its
-/// own queue, its own database role, and the job kinds it runs.
+/// The workers (DESIGN.md "Processes"): each its own queue, its own
+/// database role, and the job kinds it runs. (The notification worker
+/// comes with issue 7's second part.)
 public enum WorkerKind: String, CaseIterable, Sendable {
     case enrollment, order, settlement
+    case insuranceClaim = "insurance_claim"
 
-    /// The executable's name, e.g. `settlement-worker`.
-    public var executable: String { "\(rawValue)-worker" }
+    /// The executable's name, e.g. `settlement-worker`, `insurance-claim-worker`.
+    public var executable: String { rawValue.replacingOccurrences(of: "_", with: "-") + "-worker" }
 
     /// The queue it claims from; its job kinds are prefixed with it.
-    public var queue: String { rawValue }
+    public var queue: String { self == .insuranceClaim ? "claims" : rawValue }
 
     /// The database role its sessions act as (sql/0001): granted only what it owns.
     public var databaseRole: String { "timebank_\(rawValue)" }
@@ -55,6 +57,10 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("settlement.set_budget", "settlement_set_budget"),      // R9
                 Step("settlement.move", "settlement_move"),                  // R8 gifts, R10 donations and welfare grants
                 Step("settlement.decide_dispute", "settlement_decide_dispute"),  // R19 reversals
+            ]
+        case .insuranceClaim:
+            return [
+                Step("claims.validate", "claims_validate"),  // R26, R24, R25
             ]
         }
     }
