@@ -243,20 +243,21 @@ public actor Worker: Service {
             let runTime = started.duration(to: .now)
             var unrecorded: [AttemptResult] = []
             for (index, job) in jobs.enumerated() {
-                var jobLogger = logger
-                jobLogger[metadataKey: "job_id"] = "\(job.id)"
-                let context = JobContext(
-                    jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
-                    maxAttempts: job.maxAttempts, worker: worker, logger: jobLogger, database: database)
                 let result: AttemptResult
-                if let failure {
-                    result = await Self.execute(job, handler: { _, _ in throw failure }, context: context, backoff: backoff)
-                    unrecorded.append(result)
-                } else if outcomes[index] == .completed {
+                if failure == nil && outcomes[index] == .completed {
+                    // Already marked completed in the batch's own transaction.
                     result = AttemptResult(jobID: job.id, attempt: job.attempt, kind: .completed, runAt: nil, message: nil)
                 } else {
-                    let outcome = outcomes[index]
-                    result = await Self.execute(job, handler: { _, _ in outcome }, context: context, backoff: backoff)
+                    // A failed batch, or a job the handler snoozed or cancelled:
+                    // recorded as a job of its own would be.
+                    let handler: HandlerRegistry.Erased
+                    if let failure { handler = { _, _ in throw failure } } else { let outcome = outcomes[index]; handler = { _, _ in outcome } }
+                    var jobLogger = logger
+                    jobLogger[metadataKey: "job_id"] = "\(job.id)"
+                    let context = JobContext(
+                        jobID: job.id, kind: job.kind, queue: job.queue, attempt: job.attempt,
+                        maxAttempts: job.maxAttempts, worker: worker, logger: jobLogger, database: database)
+                    result = await Self.execute(job, handler: handler, context: context, backoff: backoff)
                     unrecorded.append(result)
                 }
                 metrics.finished(job, result, runTime: runTime)

@@ -3,7 +3,7 @@ import Logging
 
 /// The installed PostgreSQL server's programs (`initdb`, `pg_ctl`), run as
 /// an unprivileged OS user when we are root, since the server refuses root.
-struct ServerTools {
+public struct ServerTools {
     var binDirectory: URL
     /// The OS user to run them as, when we are root.
     var runAs: String?
@@ -12,6 +12,17 @@ struct ServerTools {
     /// `TIMEBANK_PG_BINDIR`, else the newest `/usr/lib/postgresql/N/bin`
     /// (Debian keeps the server's programs off PATH), else PATH.
     static func locate(environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws -> ServerTools {
+        guard let bin = directory(holding: "initdb", environment: environment) else {
+            throw ClusterError("no PostgreSQL server found (initdb): install the postgresql package (make setup) or set TIMEBANK_PG_BINDIR")
+        }
+        var tools = ServerTools(binDirectory: bin, runAs: nil, logger: logger)
+        if geteuid() == 0 { tools.runAs = try ensureServerUser() }
+        return tools
+    }
+
+    /// The first directory holding `program`: `TIMEBANK_PG_BINDIR`, the
+    /// newest `/usr/lib/postgresql/N/bin`, then PATH.
+    static func directory(holding program: String, environment: [String: String]) -> URL? {
         let fileManager = FileManager.default
         var candidates: [URL] = []
         if let configured = environment["TIMEBANK_PG_BINDIR"], !configured.isEmpty {
@@ -21,12 +32,15 @@ struct ServerTools {
         let versions = ((try? fileManager.contentsOfDirectory(atPath: debianRoot)) ?? []).compactMap(Int.init).sorted(by: >)
         candidates += versions.map { URL(fileURLWithPath: "\(debianRoot)/\($0)/bin") }
         candidates += (environment["PATH"] ?? "").split(separator: ":").map { URL(fileURLWithPath: String($0)) }
-        guard let bin = candidates.first(where: { fileManager.isExecutableFile(atPath: $0.appendingPathComponent("initdb").path) }) else {
-            throw ClusterError("no PostgreSQL server found (initdb): install the postgresql package (make setup) or set TIMEBANK_PG_BINDIR")
+        return candidates.first { fileManager.isExecutableFile(atPath: $0.appendingPathComponent(program).path) }
+    }
+
+    /// The path of `pgbench`, for the benchmarks, found as the server's programs are.
+    public static func pgbench(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        guard let directory = directory(holding: "pgbench", environment: environment) else {
+            throw ClusterError("pgbench not found: install postgresql-client (scripts/install-deps) or set TIMEBANK_PG_BINDIR")
         }
-        var tools = ServerTools(binDirectory: bin, runAs: nil, logger: logger)
-        if geteuid() == 0 { tools.runAs = try ensureServerUser() }
-        return tools
+        return directory.appendingPathComponent("pgbench").path
     }
 
     /// Runs one of the server's programs; returns its exit status.

@@ -72,7 +72,9 @@ public struct Demo: Sendable {
     }
 
     private func walkThePath(_ client: PostgresConnection, _ operatorSession: PostgresConnection, serial: Int) async throws {
-        func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable]) async throws -> Int64? {
+        /// Submits a call, waits for it, prints it; returns the ids in its result.
+        @discardableResult
+        func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable]) async throws -> [String: Int64] {
             let request = try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
             let deadline = ContinuousClock.now + .seconds(30)
             while true {
@@ -82,7 +84,7 @@ public struct Demo: Sendable {
                     let result: String = try row.decode("result")
                     say("  ✓ \(title)  (request \(request): \(result))")
                     let object = try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any]
-                    return (object?.values.compactMap { ($0 as? NSNumber)?.int64Value }.first)
+                    return (object ?? [:]).compactMapValues { ($0 as? NSNumber)?.int64Value }
                 }
                 if status == "refused" {
                     throw Failure(description: "\(title): refused: \(try row.decode("refusal", as: String.self))")
@@ -101,11 +103,11 @@ public struct Demo: Sendable {
 
         say("1. People (R3: one per national ID; birth date and age read from it)")
         let elder = try await step("elder Wang Guilan, 78, registered",
-            "api.register_person($1, 'Wang Guilan', '13800138000', true, '110105')", [NationalID.sample(age: 78, serial: serial)])!
-        _ = try await step("elder authenticated (R4)", "api.authenticate_elder($1)", [elder])
+            "api.register_person($1, 'Wang Guilan', '13800138000', true, '110105')", [NationalID.sample(age: 78, serial: serial)])["person_id"]!
+        try await step("elder authenticated (R4)", "api.authenticate_elder($1)", [elder])
         let volunteer = try await step("volunteer Li Ming, 34, registered",
-            "api.register_person($1, 'Li Ming', '13900139000', true, '110105')", [NationalID.sample(age: 34, serial: serial + 1)])!
-        _ = try await step("volunteer approved (R1: 18+, Beijing resident, trained)",
+            "api.register_person($1, 'Li Ming', '13900139000', true, '110105')", [NationalID.sample(age: 34, serial: serial + 1)])["person_id"]!
+        try await step("volunteer approved (R1: 18+, Beijing resident, trained)",
             "api.apply_volunteer($1, current_date - 14)", [volunteer])
 
         say("2. Coins (R9: Chaoyang district grants 10 coins to a special elder, within its budget)")
@@ -113,32 +115,32 @@ public struct Demo: Sendable {
             SELECT count(*) AS n FROM bank.district_budget WHERE district_code = '110105' AND period @> bank.local_today()
             """)[0].decode("n", as: Int.self) > 0
         if !hasBudget {
-            _ = try await step("Chaoyang sets its budget: 10,000 coins for this year",
+            try await step("Chaoyang sets its budget: 10,000 coins for this year",
                 "api.set_district_budget('110105', date_trunc('year', current_date)::date, (date_trunc('year', current_date) + interval '1 year - 1 day')::date, 10000)", [])
         }
-        _ = try await step("10 coins granted", "api.grant_coins('110105', $1, 'severely_disabled', 10)", [elder])
+        try await step("10 coins granted", "api.grant_coins('110105', $1, 'severely_disabled', 10)", [elder])
         try await balance("elder", elder)
 
         say("3. A demand (R16: published with its coins held at once, then reviewed)")
         let service = try await step("4-hour demand for companionship to the hospital, tomorrow at 09:00",
             "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 240)",
-            [elder])!
+            [elder])["service_id"]!
         try await balance("elder", elder)
-        _ = try await step("approved by staff member 'desk-3'", "api.review_demand($1, 'desk-3', true)", [service])
+        try await step("approved by staff member 'desk-3'", "api.review_demand($1, 'desk-3', true)", [service])
 
         say("4. The service (R17 booking, R18 check-in and check-out)")
-        _ = try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
+        try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
         say("  (demo only: moving the service into the past, as if tomorrow morning had come)")
         try await operatorSession.execute("""
             UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '225 minutes',
                    ends_at = date_trunc('minute', now()) + interval '15 minutes' WHERE id = $1
             """, [service])
-        _ = try await step("checked in", "api.check_in($1, $2)", [service, volunteer])
+        try await step("checked in", "api.check_in($1, $2)", [service, volunteer])
         say("  (demo only: 3 hours 45 minutes of service pass)")
         try await operatorSession.execute("""
             UPDATE bank.service SET checked_in_at = starts_at WHERE id = $1
             """, [service])
-        _ = try await step("checked out", "api.check_out($1, $2)", [service, volunteer])
+        try await step("checked out", "api.check_out($1, $2)", [service, volunteer])
 
         say("5. Settlement (R6: served minutes credited exactly once, the rest of the hold released)")
         let deadline = ContinuousClock.now + .seconds(30)
@@ -161,15 +163,15 @@ public struct Demo: Sendable {
 
         say("7. A gift to a verified lineal relative (R8)")
         let mother = try await step("the volunteer's mother, 63, registered",
-            "api.register_person($1, 'Li Shufen', NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2)])!
-        let relationship = try await step("declared: she is his parent", "api.declare_relative($1, $2, 'parent')", [volunteer, mother])!
-        _ = try await step("verified by staff member 'desk-3' (household register)",
+            "api.register_person($1, 'Li Shufen', NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2)])["person_id"]!
+        let relationship = try await step("declared: she is his parent", "api.declare_relative($1, $2, 'parent')", [volunteer, mother])["relationship_id"]!
+        try await step("verified by staff member 'desk-3' (household register)",
             "api.verify_relative($1, 'desk-3', 'household register 110105-0042')", [relationship])
-        _ = try await step("1 coin given to her", "api.gift_coins($1, $2, 1)", [volunteer, mother])
+        try await step("1 coin given to her", "api.gift_coins($1, $2, 1)", [volunteer, mother])
         try await balance("mother", mother)
 
         say("8. A donation to the public-welfare account (R10, R11: counted as pure volunteering)")
-        _ = try await step("1 coin donated", "api.donate_coins($1, 1)", [volunteer])
+        try await step("1 coin donated", "api.donate_coins($1, 1)", [volunteer])
         try await balance("volunteer", volunteer)
         let earned = try await client.query("SELECT earned_minutes FROM api.achievements($1) LIMIT 1", [volunteer])[0]
             .decode("earned_minutes", as: Int.self)

@@ -10,12 +10,7 @@ struct PGBench {
     let directory: URL
 
     init(conninfo: String, rows: Int) throws {
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .compactMap(Int.init).sorted(by: >).map { "/usr/lib/postgresql/\($0)/bin/pgbench" } + ["/usr/bin/pgbench"]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationErrorText("pgbench not found: install postgresql-client (scripts/install-deps)")
-        }
-        executable = found
+        executable = try ServerTools.pgbench()
         self.conninfo = conninfo
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("driver-bench-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

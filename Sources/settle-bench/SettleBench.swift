@@ -61,12 +61,9 @@ struct SettleBench: AsyncParsableCommand {
         print(String(format: "| pgbench settle_batch10.pgbench, 8 clients | %.0f | %.2fx | |", batch.rate * 10, batch.rate * 10 / pgbench.rate))
     }
 
+    /// A new, migrated database.
     func freshDatabase(_ server: ConnectionSettings, _ name: String) async throws -> ConnectionSettings {
-        let admin = try await PostgresConnection.connect(server)
-        try await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        try await admin.executeScript("CREATE DATABASE \(name)")
-        await admin.close()
-        let settings = server.withDatabase(name)
+        let settings = try await freshPlainDatabase(server, name)
         let connection = try await PostgresConnection.connect(settings)
         try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
         await connection.close()
@@ -173,11 +170,7 @@ struct SettleBench: AsyncParsableCommand {
         try await connection.executeScript(schema.replacingOccurrences(of: "VACUUM ANALYZE settle_account, settle_job, settle_ledger;", with: ""))
         try await connection.executeScript("VACUUM ANALYZE settle_account, settle_job, settle_ledger")
         await connection.close()
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
-            .compactMap(Int.init).sorted(by: >).map { "/usr/lib/postgresql/\($0)/bin/pgbench" } + ["/usr/bin/pgbench"]
-        guard let pgbench = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw ValidationError("pgbench not found")
-        }
+        let pgbench = try ServerTools.pgbench()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-pgbench-\(getpid())").path
         try? FileManager.default.removeItem(atPath: log)
         try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
@@ -200,6 +193,7 @@ struct SettleBench: AsyncParsableCommand {
         return (tps, String(format: "%.1f / %.1f / %.1f ms", at(0.5), at(0.95), at(0.99)))
     }
 
+    /// A new, empty database (dropped first if it exists).
     func freshPlainDatabase(_ server: ConnectionSettings, _ name: String) async throws -> ConnectionSettings {
         let admin = try await PostgresConnection.connect(server)
         try await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")

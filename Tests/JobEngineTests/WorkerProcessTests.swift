@@ -7,32 +7,9 @@ import Testing
 
 /// Separate `test-worker` processes, killed and restarted as in production.
 @Suite(.serialized) struct WorkerProcessTests {
-    /// A `test-worker` process started for a test.
-    struct WorkerProcess {
-        let pid: pid_t
-        let log: String
-
-        static var executable: String {
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("test-worker").path
-        }
-
-        static func start(_ settings: ConnectionSettings, _ arguments: [String] = []) throws -> WorkerProcess {
-            let log = "/tmp/test-worker-\(UUID().uuidString.prefix(8)).log"
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = settings.conninfoWithDatabase
-            let pid = try ChildProcess.spawn(executable, ["--poll-milliseconds", "200"] + arguments, environment: environment, logFile: log)
-            return WorkerProcess(pid: pid, log: log)
-        }
-
-        func signal(_ signal: Int32) { kill(pid, signal) }
-
-        /// Waits for the process to end; its exit status.
-        func wait() async -> Int32 {
-            let pid = self.pid
-            return await ChildProcess.exitStatus(of: pid)
-        }
-
-        var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+    /// A `test-worker` process (noop, sleep, fail and stamp handlers).
+    func testWorker(_ settings: ConnectionSettings, _ arguments: [String] = []) throws -> WorkerProcess {
+        try WorkerProcess.start("test-worker", settings, ["--poll-milliseconds", "200"] + arguments)
     }
 
     func count(_ connection: PostgresConnection, _ sql: String) async throws -> Int {
@@ -46,7 +23,7 @@ import Testing
             for _ in 0..<10 {
                 _ = try await connection.enqueueMany(kind: "noop", arguments: Array(repeating: ["record": true], count: 1000))
             }
-            let workers = try (0..<4).map { _ in try WorkerProcess.start(database.settings, ["--concurrency", "10"]) }
+            let workers = try (0..<4).map { _ in try testWorker(database.settings, ["--concurrency", "10"]) }
             try await eventually(connection, "SELECT count(*) = 10000 FROM jobs.job WHERE state = 'completed'", timeout: .seconds(180))
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
@@ -63,13 +40,13 @@ import Testing
             let connection = try await database.connect()
             try await createRunsTable(connection)
             _ = try await connection.enqueueMany(kind: "sleep", arguments: Array(repeating: SleepArguments(milliseconds: 60_000, record: true), count: 5))
-            let doomed = try WorkerProcess.start(database.settings, ["--lease-milliseconds", "1500"])
+            let doomed = try testWorker(database.settings, ["--lease-milliseconds", "1500"])
             try await eventually(connection, "SELECT count(*) = 5 FROM jobs.job WHERE state = 'running'")
             doomed.signal(SIGKILL)
             #expect(await doomed.wait() == 128 + SIGKILL)
             // The survivor runs the jobs quickly: shorten them now that the first attempt is dead.
             try await connection.execute("UPDATE jobs.job SET args = jsonb_set(args, '{milliseconds}', '10')")
-            let survivor = try WorkerProcess.start(database.settings, ["--rescue-milliseconds", "200"])
+            let survivor = try testWorker(database.settings, ["--rescue-milliseconds", "200"])
             try await eventually(connection, "SELECT count(*) = 5 FROM jobs.job WHERE state = 'completed'")
             survivor.signal(SIGTERM)
             #expect(await survivor.wait() == 0)
@@ -83,7 +60,7 @@ import Testing
             let connection = try await database.connect()
             try await createRunsTable(connection)
             _ = try await connection.enqueueMany(kind: "sleep", arguments: Array(repeating: SleepArguments(milliseconds: 1500, record: true), count: 5))
-            let worker = try WorkerProcess.start(database.settings)
+            let worker = try testWorker(database.settings)
             try await eventually(connection, "SELECT count(*) = 5 FROM jobs.job WHERE state = 'running'")
             worker.signal(SIGTERM)
             #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
@@ -97,7 +74,7 @@ import Testing
             let connection = try await database.connect()
             try await createRunsTable(connection)
             _ = try await connection.enqueueMany(kind: "sleep", arguments: Array(repeating: SleepArguments(milliseconds: 60_000, record: false), count: 3))
-            let worker = try WorkerProcess.start(database.settings, ["--grace-milliseconds", "300"])
+            let worker = try testWorker(database.settings, ["--grace-milliseconds", "300"])
             try await eventually(connection, "SELECT count(*) = 3 FROM jobs.job WHERE state = 'running'")
             worker.signal(SIGTERM)
             #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
@@ -116,7 +93,7 @@ import Testing
         try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
         try await createRunsTable(connection)
         _ = try await connection.enqueueMany(kind: "sleep", arguments: Array(repeating: SleepArguments(milliseconds: 5, record: true), count: 3000))
-        let workers = try (0..<2).map { _ in try WorkerProcess.start(settings, ["--lease-milliseconds", "5000", "--rescue-milliseconds", "500"]) }
+        let workers = try (0..<2).map { _ in try testWorker(settings, ["--lease-milliseconds", "5000", "--rescue-milliseconds", "500"]) }
         try await eventually(connection, "SELECT count(*) > 200 FROM jobs.job WHERE state = 'completed'")
         try cluster.restartImmediately()
         try await eventually(connection, "SELECT count(*) = 3000 FROM jobs.job WHERE state = 'completed'", timeout: .seconds(180))

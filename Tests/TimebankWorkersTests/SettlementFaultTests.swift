@@ -10,50 +10,11 @@ import Testing
 /// with SIGKILL, the database restarted. Each run ends with the ledger
 /// verified and every minute accounted for.
 @Suite(.serialized) struct SettlementFaultTests {
-    /// A `settlement-worker` process started for a test.
-    struct SettlementProcess {
-        let pid: pid_t
-        let log: String
-
-        static func start(_ settings: ConnectionSettings) throws -> SettlementProcess {
-            let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("settlement-worker").path
-            let log = "/tmp/settlement-worker-\(UUID().uuidString.prefix(8)).log"
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = settings.conninfoWithDatabase
-            let pid = try ChildProcess.spawn(executable, [
-                "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300",
-            ], environment: environment, logFile: log)
-            running.withLock { $0.insert(pid) }
-            return SettlementProcess(pid: pid, log: log)
-        }
-
-        /// Processes started and not yet reaped, killed when a test fails
-        /// midway (else they would poll a dropped database for ever).
-        static let running = LockedPIDs()
-
-        static func killAll() {
-            for pid in running.withLock({ $0 }) { kill(pid, SIGKILL) }
-        }
-
-        func signal(_ signal: Int32) { kill(pid, signal) }
-
-        func wait() async -> Int32 {
-            let pid = self.pid
-            let status = await ChildProcess.exitStatus(of: pid)
-            _ = Self.running.withLock { $0.remove(pid) }
-            return status
-        }
-
-        var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
-    }
-
-    /// Runs a test's body; if it fails, its worker processes are killed.
-    func killingWorkersOnFailure(_ body: () async throws -> Void) async throws {
-        do { try await body() } catch {
-            SettlementProcess.killAll()
-            throw error
-        }
+    /// A `settlement-worker` process with short lease, rescue and poll times.
+    func settlementWorker(_ settings: ConnectionSettings) throws -> WorkerProcess {
+        try WorkerProcess.start("settlement-worker", settings, [
+            "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300",
+        ])
     }
 
     func number(_ connection: PostgresConnection, _ sql: String) async throws -> Int {
@@ -86,7 +47,7 @@ import Testing
     }
 
     @Test func everySettlementJobDeliveredTwiceOrAHundredTimesSettlesOnce() async throws {
-        try await killingWorkersOnFailure { try await TestDatabase.with { database in
+        try await WorkerProcess.killingOnFailure { try await TestDatabase.with { database in
             let connection = try await database.connect()
             let services = try await SettlementFixture.prepare(connection, services: 300, elders: 50, volunteers: 100)
             try await SettlementFixture.checkOut(connection, services)
@@ -97,7 +58,7 @@ import Testing
                   FROM unnest($1::bigint[]) WITH ORDINALITY AS s(id, n), generate_series(1, CASE WHEN s.n <= 10 THEN 99 ELSE 1 END)
                 """, [services])
             #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE kind = 'settlement.settle'") == 300 * 2 + 10 * 98)
-            let workers = try (0..<2).map { _ in try SettlementProcess.start(database.settings) }
+            let workers = try (0..<2).map { _ in try settlementWorker(database.settings) }
             try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
@@ -108,10 +69,10 @@ import Testing
     }
 
     @Test func fourProcessesRaceOverTenThousandCheckOutsAndOneIsKilledMidRun() async throws {
-        try await killingWorkersOnFailure { try await TestDatabase.with { database in
+        try await WorkerProcess.killingOnFailure { try await TestDatabase.with { database in
             let connection = try await database.connect()
             let services = try await SettlementFixture.prepare(connection, services: 10_000)
-            var workers = try (0..<4).map { _ in try SettlementProcess.start(database.settings) }
+            var workers = try (0..<4).map { _ in try settlementWorker(database.settings) }
             // Check-outs keep arriving while the workers settle.
             for chunk in stride(from: 0, to: services.count, by: 250) {
                 try await SettlementFixture.checkOut(connection, Array(services[chunk..<min(chunk + 250, services.count)]))
@@ -121,7 +82,7 @@ import Testing
                     try await waitUntil(connection, "EXISTS (SELECT 1 FROM jobs.job WHERE state = 'running' AND held_by LIKE '%:\(workers[0].pid):%')")
                     workers[0].signal(SIGKILL)
                     #expect(await workers[0].wait() == 128 + SIGKILL)
-                    workers[0] = try SettlementProcess.start(database.settings)
+                    workers[0] = try settlementWorker(database.settings)
                 }
             }
             try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
@@ -142,11 +103,11 @@ import Testing
         let cluster = LocalCluster(home: URL(fileURLWithPath: "/tmp/timebank-settle-restart-\(UUID().uuidString.prefix(8))"))
         defer { try? cluster.stop(); try? FileManager.default.removeItem(at: cluster.home) }
         let settings = ConnectionSettings(conninfo: try await cluster.start())
-        try await killingWorkersOnFailure {
+        try await WorkerProcess.killingOnFailure {
         let connection = try await PostgresConnection.connect(settings)
         try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
         let services = try await SettlementFixture.prepare(connection, services: 4000)
-        let workers = try (0..<2).map { _ in try SettlementProcess.start(settings) }
+        let workers = try (0..<2).map { _ in try settlementWorker(settings) }
         for chunk in stride(from: 0, to: services.count, by: 100) {
             try await SettlementFixture.checkOut(connection, Array(services[chunk..<min(chunk + 100, services.count)]))
         }
@@ -163,9 +124,3 @@ import Testing
     }
 }
 
-/// The pids of started processes, shared by the tests.
-final class LockedPIDs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pids: Set<pid_t> = []
-    func withLock<T>(_ body: (inout Set<pid_t>) -> T) -> T { lock.withLock { body(&pids) } }
-}
