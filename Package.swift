@@ -7,7 +7,7 @@ import PackageDescription
 //   TimebankDatabase  migrations and the local development cluster
 //   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
 //   TimebankWorkers   the domain's job handlers (steps in sql/), each worker's wiring, ledger verify, demo
-//   *-worker          one thin executable per worker: enrollment, order, settlement, insurance-claim
+//   *-worker          one thin executable per worker: enrollment, order, settlement, notification, insurance-claim
 //   settle-bench      the settlement benchmark (run with -c release)
 //   test-worker       the job engine's test worker
 //   timebank          the operators' command line
@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "enrollment-worker", targets: ["enrollment-worker"]),
         .executable(name: "order-worker", targets: ["order-worker"]),
         .executable(name: "settlement-worker", targets: ["settlement-worker"]),
+        .executable(name: "notification-worker", targets: ["notification-worker"]),
         .executable(name: "insurance-claim-worker", targets: ["insurance-claim-worker"]),
         .library(name: "PostgresClient", targets: ["PostgresClient"]),
         .library(name: "TimebankDatabase", targets: ["TimebankDatabase"]),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Tests only: the HTTP receiver standing for gateways and insurers (builds in ~15 s).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -70,11 +73,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
-            ]
+            ],
+            // The notification templates (text files, Chinese first).
+            resources: [.copy("Templates")]
         ),
         .executableTarget(name: "enrollment-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(name: "order-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(name: "settlement-worker", dependencies: ["TimebankWorkers"]),
+        .executableTarget(name: "notification-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(name: "insurance-claim-worker", dependencies: ["TimebankWorkers"]),
         .executableTarget(
             name: "test-worker",
@@ -127,7 +133,10 @@ let package = Package(
         // Helpers the test targets share: a freshly migrated database per test.
         .target(
             name: "TestSupport",
-            dependencies: ["PostgresClient", "TimebankDatabase"],
+            dependencies: [
+                "PostgresClient", "TimebankDatabase",
+                .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -38,7 +38,7 @@ public struct Demo: Sendable {
             for kind in WorkerKind.allCases {
                 var configuration = kind.configuration()
                 configuration.concurrency = 4
-                let worker = try Worker(configuration: configuration, settings: operatorSettings, registry: kind.registry())
+                let worker = try Worker(configuration: configuration, settings: operatorSettings, registry: try kind.registry())
                 inProcess.append((worker, Task { try await worker.run() }))
             }
         }

@@ -25,7 +25,7 @@ public struct WorkerOptions: ParsableArguments {
 
     /// Runs `kind`'s worker until SIGTERM or SIGINT, then shuts down
     /// gracefully (running jobs finish within the grace, the rest go back).
-    public func run(_ kind: WorkerKind) async throws {
+    public func run(_ kind: WorkerKind, runtime: WorkerRuntime? = nil) async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -42,7 +42,16 @@ public struct WorkerOptions: ParsableArguments {
         if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
         let settings = try await database.resolve(applicationName: kind.executable)
         let logger = Logger(label: "timebank.\(kind.executable)")
-        let worker = try Worker(configuration: configuration, settings: settings, registry: kind.registry(), logger: logger)
+        let registry = try kind.registry(runtime)
+        if kind == .insuranceClaim {
+            // R24: the daily export to Volunteer Beijing keeps itself going; this starts it (once).
+            var role = settings
+            if let databaseRole = configuration.databaseRole { role = settings.with(parameter: "role", databaseRole) }
+            let connection = try await PostgresConnection.connect(role)
+            try await connection.transaction { try RegistryExportHandler.scheduleYesterday(on: $0) }
+            await connection.close()
+        }
+        let worker = try Worker(configuration: configuration, settings: settings, registry: registry, logger: logger)
         let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }

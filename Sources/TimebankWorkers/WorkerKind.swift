@@ -1,17 +1,22 @@
 import JobEngine
 
 /// The workers (DESIGN.md "Processes"): each its own queue, its own
-/// database role, and the job kinds it runs. (The notification worker
-/// comes with issue 7's second part.)
+/// database role, and the job kinds it runs.
 public enum WorkerKind: String, CaseIterable, Sendable {
-    case enrollment, order, settlement
+    case enrollment, order, settlement, notification
     case insuranceClaim = "insurance_claim"
 
     /// The executable's name, e.g. `settlement-worker`, `insurance-claim-worker`.
     public var executable: String { rawValue.replacingOccurrences(of: "_", with: "-") + "-worker" }
 
     /// The queue it claims from; its job kinds are prefixed with it.
-    public var queue: String { self == .insuranceClaim ? "claims" : rawValue }
+    public var queue: String {
+        switch self {
+        case .insuranceClaim: "claims"
+        case .notification: "notifications"
+        default: rawValue
+        }
+    }
 
     /// The database role its sessions act as (sql/0001): granted only what it owns.
     public var databaseRole: String { "timebank_\(rawValue)" }
@@ -62,14 +67,47 @@ public enum WorkerKind: String, CaseIterable, Sendable {
             return [
                 Step("claims.validate", "claims_validate"),  // R26, R24, R25
             ]
+        case .notification:
+            return []
         }
     }
 
-    /// Every handler of this worker.
-    public func registry() -> HandlerRegistry {
+    /// The job kinds its registry runs (for `--help`).
+    public var jobKinds: [String] {
+        let handled: [String] = switch self {
+        case .settlement: [SettleHandler.kind]
+        case .notification: ["notify.dispatch", DeliverHandler.kind]
+        case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind]
+        default: []
+        }
+        return (steps.map(\.kind) + handled).sorted()
+    }
+
+    /// Every handler of this worker; `runtime` serves the notification and
+    /// insurance-claim workers, which talk to the world outside.
+    public func registry(_ runtime: WorkerRuntime? = nil) throws -> HandlerRegistry {
         var registry = HandlerRegistry()
         registry.register(steps: steps)
-        if self == .settlement { registry.register(SettleHandler()) }
+        switch self {
+        case .settlement:
+            registry.register(SettleHandler())
+        case .notification:
+            let runtime = try runtime ?? WorkerRuntime()
+            registry.register(kind: "notify.dispatch") { (batch: MessageBatch, context) in
+                _ = try await context.database.withConnection { connection in
+                    try await connection.query("SELECT bank.notify_dispatch($1)", [batch.ids])
+                }
+                return .completed
+            }
+            registry.register(DeliverHandler(channels: runtime.channels, templates: runtime.templates,
+                                             quietHours: runtime.quietHours, now: runtime.now))
+        case .insuranceClaim:
+            let runtime = try runtime ?? WorkerRuntime()
+            registry.register(ClaimSendHandler(transport: runtime.transport, retry: runtime.claimRetry))
+            registry.register(RegistryExportHandler(transport: runtime.transport, retryAfter: runtime.exportRetryAfter))
+        default:
+            break
+        }
         return registry
     }
 
@@ -85,4 +123,9 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         }
         return configuration
     }
+}
+
+/// `notify.dispatch`'s arguments: the messages one statement wrote (sql/0014).
+struct MessageBatch: Codable, Sendable {
+    var ids: [Int64]
 }

@@ -5,7 +5,7 @@ import TimebankWorkers
 struct EnrollmentWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enrollment-worker", abstract: "The time bank's enrollment worker: runs the jobs of the enrollment queue.",
-        discussion: "Job kinds: \(WorkerKind.enrollment.registry().kinds.joined(separator: ", ")).")
+        discussion: "Job kinds: \(WorkerKind.enrollment.jobKinds.joined(separator: ", ")).")
 
     @OptionGroup var options: WorkerOptions
 

@@ -5,9 +5,10 @@ import TimebankWorkers
 struct InsuranceClaimWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "insurance-claim-worker", abstract: "The time bank's insurance-claim worker: runs the jobs of the claims queue.",
-        discussion: "Job kinds: \(WorkerKind.insuranceClaim.registry().kinds.joined(separator: ", ")).")
+        discussion: "Job kinds: \(WorkerKind.insuranceClaim.jobKinds.joined(separator: ", ")). Insurers are configured in the database: timebank insurers set.")
 
     @OptionGroup var options: WorkerOptions
+    @OptionGroup var outside: OutsideWorldOptions
 
-    func run() async throws { try await options.run(.insuranceClaim) }
+    func run() async throws { try await options.run(.insuranceClaim, runtime: try outside.runtime()) }
 }

@@ -5,7 +5,7 @@ import TimebankWorkers
 struct OrderWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order-worker", abstract: "The time bank's order worker: runs the jobs of the order queue.",
-        discussion: "Job kinds: \(WorkerKind.order.registry().kinds.joined(separator: ", ")).")
+        discussion: "Job kinds: \(WorkerKind.order.jobKinds.joined(separator: ", ")).")
 
     @OptionGroup var options: WorkerOptions
 

@@ -5,7 +5,7 @@ import TimebankWorkers
 struct SettlementWorker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "settlement-worker", abstract: "The time bank's settlement worker: runs the jobs of the settlement queue.",
-        discussion: "Job kinds: \(WorkerKind.settlement.registry().kinds.joined(separator: ", ")).")
+        discussion: "Job kinds: \(WorkerKind.settlement.jobKinds.joined(separator: ", ")).")
 
     @OptionGroup var options: WorkerOptions
 

@@ -21,7 +21,12 @@ struct Bank {
     /// clock (a test cannot wait two hours for a service to end).
     let owner: PostgresConnection
 
-    static func with(workers: Bool = true, _ body: (Bank) async throws -> Void) async throws {
+    /// With `runtime`, the notification and insurance-claim workers reach
+    /// the outside through it; by default messages go to a file of the
+    /// temporary directory and claims to no insurer.
+    static func with(workers: Bool = true, runtime: WorkerRuntime? = nil, _ body: (Bank) async throws -> Void) async throws {
+        let runtime = try runtime ?? WorkerRuntime(channels: .file(at: FileManager.default.temporaryDirectory
+            .appendingPathComponent("timebank-test-notifications-\(ProcessInfo.processInfo.processIdentifier).jsonl").path))
         try await TestDatabase.with { database in
             let client = try await PostgresConnection.connect(database.settings.with(parameter: "role", "timebank_api"))
             let owner = try await database.connect()
@@ -34,7 +39,7 @@ struct Bank {
                     configuration.pollInterval = .milliseconds(100)
                     configuration.promoteInterval = .milliseconds(100)
                     configuration.backoff = Backoff(base: .milliseconds(100), maximum: .seconds(1))
-                    let worker = try Worker(configuration: configuration, settings: database.settings, registry: kind.registry())
+                    let worker = try Worker(configuration: configuration, settings: database.settings, registry: try kind.registry(runtime))
                     running.append((worker, Task { try await worker.run() }))
                 }
             }
