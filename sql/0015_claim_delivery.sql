@@ -242,6 +242,7 @@ $$;
 -- Returns the claim's state after it.
 CREATE FUNCTION api.claim_status_callback(insurer text, body text, signature text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_variable
 DECLARE
     i bank.insurer;
     payload jsonb;
@@ -313,6 +314,20 @@ BEGIN
             'insurer:' || i.code, amount, event_id);
     RETURN new_state;
 END
+$$;
+
+-- A claim's history now names the worker, insurer or operator that made
+-- each change no client request made.
+CREATE OR REPLACE FUNCTION api.claim_history(claim_id bigint)
+RETURNS TABLE (state text, note text, at timestamptz, performed_by text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT e.state, e.note, e.at,
+           CASE WHEN e.request_id IS NULL THEN coalesce(e.performed_by, 'system')
+                WHEN r.agent_institution_id IS NOT NULL THEN 'agent ' || r.agent_institution_id || ' staff ' || r.agent_staff
+                ELSE 'person' END
+      FROM bank.claim_event e LEFT JOIN bank.request r ON r.id = e.request_id
+     WHERE e.claim_id = claim_history.claim_id
+     ORDER BY e.id
 $$;
 
 -- R24: what went to Volunteer Beijing, day by day, chunk by chunk: a day

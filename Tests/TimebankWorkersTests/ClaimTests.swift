@@ -6,41 +6,13 @@ import Testing
 extension BankSuites {
     /// R26 (with R24, R25): accident reports validated against the service record.
     @Suite struct ClaimTests {
-        /// A service of 60 minutes checked in and out by `volunteer`.
-        func served(_ bank: Bank, elder: Int64, volunteer: Int64) async throws -> Int64 {
-            let service = try await bank.publishedService(elder: elder, minutes: 60)
-            try await bank.completed("api.book_service($1, $2)", [service, volunteer])
-            try await bank.travel(service: service, minutes: 61)
-            try await bank.completed("api.check_in($1, $2)", [service, volunteer])
-            try await bank.travel(service: service, minutes: 60)
-            try await bank.completed("api.check_out($1, $2)", [service, volunteer])
-            return service
-        }
-
-        func insure(_ bank: Bank, _ volunteer: Int64) async throws {
-            try await bank.completed(
-                "api.confirm_insurance($1, 'Chaoyang Volunteers Association', 'PICC-1', current_date - 30, current_date + 30, 'desk-5')",
-                [volunteer])
-        }
-
-        /// Reports an accident `minutesAfterCheckIn` after the service's check-in.
-        func report(_ bank: Bank, _ service: Int64, _ volunteer: Int64, minutesAfterCheckIn: Int) async throws -> Bank.Outcome {
-            let checkedIn = try await bank.owner.query("SELECT coalesce(checked_in_at, starts_at) AS t FROM bank.service WHERE id = $1", [service])[0]
-                .decode("t", as: Date.self)
-            let at = min(checkedIn.addingTimeInterval(Double(minutesAfterCheckIn * 60)), Date().addingTimeInterval(-1))
-            let request = try await bank.submit(
-                "api.report_accident($1, $2, $3, 'Chaoyang Road 12, stairwell', 'slipped on the stairs', ARRAY['doc:x-ray-771'])",
-                [service, volunteer, at])
-            return try await bank.outcome(request)
-        }
-
         @Test func r26AnInsuredVolunteersReportDuringTheServiceIsValidated() async throws {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(1)
                 let volunteer = try await bank.registerVolunteer(2)
-                try await insure(bank, volunteer)
-                let service = try await served(bank, elder: elder, volunteer: volunteer)
-                let outcome = try await report(bank, service, volunteer, minutesAfterCheckIn: 20)
+                try await bank.insure(volunteer)
+                let service = try await bank.served(elder: elder, volunteer: volunteer)
+                let outcome = try await bank.reportAccident(service, volunteer, minutesAfterCheckIn: 20)
                 #expect(outcome.status == "completed", "\(outcome.refusal ?? "")")
                 let claim = try #require(outcome.result["claim_id"])
                 let row = try await bank.owner.query("SELECT state, insured_by, documents FROM bank.accident_claim WHERE id = $1", [claim])[0]
@@ -59,10 +31,10 @@ extension BankSuites {
                 let volunteer = try await bank.registerVolunteer(4)
                 let other = try await bank.registerVolunteer(5)
                 let uninsured = try await bank.registerVolunteer(6)
-                try await insure(bank, volunteer)
-                try await insure(bank, other)
-                let service = try await served(bank, elder: elder, volunteer: volunteer)
-                let uninsuredService = try await served(bank, elder: elder, volunteer: uninsured)
+                try await bank.insure(volunteer)
+                try await bank.insure(other)
+                let service = try await bank.served(elder: elder, volunteer: volunteer)
+                let uninsuredService = try await bank.served(elder: elder, volunteer: uninsured)
                 let booked = try await bank.publishedService(elder: elder, minutes: 60, startsIn: .seconds(5 * 3600))
                 try await bank.completed("api.book_service($1, $2)", [booked, other])
                 let unreviewed = try await bank.completed(
@@ -76,7 +48,7 @@ extension BankSuites {
                     (unreviewed, volunteer, 0, "R26: the service was not published by the time bank"),
                 ]
                 for (claimedService, reporter, minutes, reason) in cases {
-                    let outcome = try await report(bank, claimedService, reporter, minutesAfterCheckIn: minutes)
+                    let outcome = try await bank.reportAccident(claimedService, reporter, minutesAfterCheckIn: minutes)
                     #expect(outcome.status == "refused")
                     #expect(outcome.refusal == reason)
                     let claim = try #require(outcome.result["claim_id"])

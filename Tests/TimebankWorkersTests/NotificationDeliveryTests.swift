@@ -22,23 +22,13 @@ func receiverRuntime(_ receiver: TestReceiver, timeoutMilliseconds: Int = 2000, 
         """
     let channels = try ChannelConfiguration.parse(
         Data(json.utf8), environment: ["SMS_SECRET": "sms-secret-0123456789", "DESK_SECRET": "desk-secret-0123456789"])
-    return try WorkerRuntime(channels: channels, now: { now }, claimRetry: Backoff(base: .milliseconds(100), maximum: .milliseconds(500)))
+    return try WorkerRuntime(channels: channels, now: { now }, claimRetry: Backoff(base: .milliseconds(100), maximum: .milliseconds(500)),
+                             exportRetryAfter: .milliseconds(100))
 }
 
 extension BankSuites {
     /// Issue 7: the outbox, its channels, retries, quiet hours and R5/R23.
     @Suite struct NotificationDeliveryTests {
-        /// Checks out a 60-minute service of `volunteer` for `elder`.
-        func serve(_ bank: Bank, elder: Int64, volunteer: Int64) async throws -> Int64 {
-            let service = try await bank.publishedService(elder: elder, minutes: 60)
-            try await bank.completed("api.book_service($1, $2)", [service, volunteer])
-            try await bank.travel(service: service, minutes: 61)
-            try await bank.completed("api.check_in($1, $2)", [service, volunteer])
-            try await bank.travel(service: service, minutes: 60)
-            try await bank.completed("api.check_out($1, $2)", [service, volunteer])
-            return service
-        }
-
         func delivered(_ bank: Bank, template: String, count: Int = 1) async throws {
             try await bank.eventually("""
                 (SELECT count(*) FROM bank.delivery_attempt a JOIN bank.message m ON m.id = a.message_id
@@ -51,7 +41,7 @@ extension BankSuites {
             try await Bank.with(runtime: try receiverRuntime(receiver)) { bank in
                 let elder = try await bank.registerElder(11)
                 let volunteer = try await bank.registerVolunteer(12)
-                _ = try await serve(bank, elder: elder, volunteer: volunteer)
+                _ = try await bank.served(elder: elder, volunteer: volunteer)
                 try await delivered(bank, template: "coins_credited")
                 try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'notifications' AND state <> 'completed')")
 
