@@ -24,7 +24,9 @@ struct Bank {
     /// With `runtime`, the notification and insurance-claim workers reach
     /// the outside through it; by default messages go to a file of the
     /// temporary directory and claims to no insurer.
-    static func with(workers: Bool = true, runtime: WorkerRuntime? = nil, _ body: (Bank) async throws -> Void) async throws {
+    /// The workers of `outOfProcess` are left to the test, which runs them as processes.
+    static func with(workers: Bool = true, runtime: WorkerRuntime? = nil, outOfProcess: Set<WorkerKind> = [],
+                     _ body: (Bank) async throws -> Void) async throws {
         let runtime = try runtime ?? WorkerRuntime(channels: .file(at: FileManager.default.temporaryDirectory
             .appendingPathComponent("timebank-test-notifications-\(ProcessInfo.processInfo.processIdentifier).jsonl").path))
         try await TestDatabase.with { database in
@@ -32,7 +34,7 @@ struct Bank {
             let owner = try await database.connect()
             var running: [(Worker, Task<Void, Error>)] = []
             if workers {
-                for kind in WorkerKind.allCases {
+                for kind in WorkerKind.allCases where !outOfProcess.contains(kind) {
                     var configuration = kind.configuration()
                     configuration.concurrency = 4
                     configuration.claimBatch = 4
