@@ -93,14 +93,15 @@ struct SettleBench: AsyncParsableCommand {
         }
     }
 
-    /// Waits until no job is left to run, asking every 100 ms through the
-    /// job table's partial indexes (a cheap question: the benchmark must
-    /// not take CPU from what it measures).
+    /// Waits until no settlement job is left to run, asking every 100 ms
+    /// through the job table's partial indexes (a cheap question: the
+    /// benchmark must not take CPU from what it measures). The outbox's
+    /// notify.dispatch jobs stay queued: no notification worker runs here.
     func waitSettled(_ connection: PostgresConnection) async throws {
         while try await !connection.query("""
-            SELECT (SELECT id FROM jobs.job WHERE state = 'available' ORDER BY queue, priority, run_at, id LIMIT 1) IS NULL
-               AND (SELECT id FROM jobs.job WHERE state = 'running' ORDER BY lease_expires_at LIMIT 1) IS NULL
-               AND (SELECT id FROM jobs.job WHERE state IN ('scheduled', 'retryable') ORDER BY run_at LIMIT 1) IS NULL AS done
+            SELECT (SELECT id FROM jobs.job WHERE state = 'available' AND queue = 'settlement' ORDER BY queue, priority, run_at, id LIMIT 1) IS NULL
+               AND (SELECT id FROM jobs.job WHERE state = 'running' AND queue = 'settlement' ORDER BY lease_expires_at LIMIT 1) IS NULL
+               AND (SELECT id FROM jobs.job WHERE state IN ('scheduled', 'retryable') AND queue = 'settlement' ORDER BY run_at LIMIT 1) IS NULL AS done
             """)[0].decode("done", as: Bool.self) {
             try await Task.sleep(for: .milliseconds(100))
         }

@@ -10,7 +10,7 @@ struct Up: AsyncParsableCommand {
         abstract: "Run the time bank: migrate the database, then run and supervise the workers until Ctrl-C.",
         discussion: """
             Starts the local cluster when no database is given, applies pending migrations, and runs \
-            --replicas processes of each worker (enrollment-worker, order-worker, settlement-worker, insurance-claim-worker), found beside \
+            --replicas processes of each worker (enrollment-worker, order-worker, settlement-worker, notification-worker, insurance-claim-worker), found beside \
             this executable. A worker that exits is started again. Ctrl-C or SIGTERM stops them gracefully.
             """
     )

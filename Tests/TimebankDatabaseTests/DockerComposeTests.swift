@@ -37,14 +37,14 @@ import Yams
         }
     }
 
-    /// The workers of the coin's path, each scalable with `--scale` (no
+    /// The five workers, each scalable with `--scale` (no
     /// container name, no host port), after the migration, pointed at the database.
     @Test func workersAreScalableServicesAfterTheMigration() throws {
         let root = try Migration.defaultDirectory().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("docker-compose.yml"), encoding: .utf8)
         let compose = try #require(try Yams.load(yaml: text) as? [String: Any])
         let services = try #require(compose["services"] as? [String: Any])
-        for name in ["enrollment-worker", "order-worker", "settlement-worker", "insurance-claim-worker"] {
+        for name in ["enrollment-worker", "order-worker", "settlement-worker", "notification-worker", "insurance-claim-worker"] {
             let service = try #require(services[name] as? [String: Any], "no \(name) service")
             #expect(service["container_name"] == nil, "\(name) must not have a container name (--scale)")
             #expect(service["ports"] == nil, "\(name) must not bind a host port (--scale)")
@@ -55,7 +55,7 @@ import Yams
             #expect((dependsOn["migrate"] as? [String: Any])?["condition"] as? String == "service_completed_successfully")
         }
         let dockerfile = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
-        for name in ["timebank", "enrollment-worker", "order-worker", "settlement-worker", "insurance-claim-worker"] {
+        for name in ["timebank", "enrollment-worker", "order-worker", "settlement-worker", "notification-worker", "insurance-claim-worker"] {
             #expect(dockerfile.contains("--product \(name)"), "the image must contain \(name)")
         }
     }

@@ -7,10 +7,9 @@ import TimebankWorkers
 extension Bank {
     /// Configures an insurer (as `timebank insurers set` does).
     func setInsurer(_ code: String, organisations: [String], receiver: TestReceiver, secret: String) async throws {
-        try await owner.execute("""
-            INSERT INTO bank.insurer (code, name, organisations, claims_url, export_url, secret, timeout_ms)
-            VALUES ($1, $1, $2, $3, $4, $5, 1000)
-            """, [code, organisations, receiver.url("/claims/\(code)").absoluteString, receiver.url("/export/\(code)").absoluteString, secret])
+        try await InsurerAdmin.set(owner, InsurerAdmin.Insurer(
+            code: code, name: code, organisations: organisations, claimsURL: receiver.url("/claims/\(code)").absoluteString,
+            exportURL: receiver.url("/export/\(code)").absoluteString, timeoutMilliseconds: 1000), secret: secret)
     }
 
     /// An insurer's status callback, signed with `secret`, as the gateway passes it on.
@@ -141,9 +140,13 @@ extension BankSuites {
                 #expect(try attempt[0].decode("http_status", as: Int.self) == 422)
                 #expect(try await bank.count("bank.message WHERE template = 'claim_undeliverable'") == 1)
 
+                let listed = try await ClaimAdmin.list(bank.owner, state: "undeliverable")
+                #expect(listed.map(\.id) == [claim] && listed[0].lastAnswer == "422 scripted 422")
                 await receiver.setScript { _, _ in .ok }
-                try await bank.owner.execute("SELECT bank.claims_resend($1, 'ops-1')", [claim])
+                try await ClaimAdmin.resend(bank.owner, claim: claim, operator: "ops-1")
                 try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
+                #expect(try await ClaimAdmin.history(bank.owner, claim: claim).map { "\($0.state) by \($0.by)" } == [
+                    "validated by person", "undeliverable by insurance-claim-worker", "validated by operator ops-1", "sent by insurance-claim-worker"])
             }
             await receiver.stop()
         }

@@ -126,12 +126,14 @@ extension BankSuites {
                 #expect(sent.count == 20)
                 #expect(Set(sent.compactMap(\.idempotencyKey)).count == 5)
 
-                // An operator retries the refused one: sent again, same key.
+                // Operators see it among the failed deliveries, and retry it.
+                let failed = try await DeliveryAdmin.failed(bank.owner)
+                #expect(failed.map { "\($0.template) \($0.channel) \($0.lastOutcome) \($0.httpStatus ?? 0)" } == ["claim_undeliverable desk failed 400"])
                 await receiver.setScript { _, _ in .ok }
-                let message = try await bank.owner.query("SELECT id FROM bank.message WHERE template = 'claim_undeliverable'")[0]
-                    .decode("id", as: Int64.self)
-                try await bank.owner.execute("SELECT bank.retry_message($1)", [message])
+                _ = try await DeliveryAdmin.retry(bank.owner, message: failed[0].messageID)
                 try await delivered(bank, template: "claim_undeliverable")
+                #expect(try await DeliveryAdmin.failed(bank.owner).isEmpty)
+                #expect(try await DeliveryAdmin.attempts(bank.owner, message: failed[0].messageID).map(\.outcome) == ["failed", "delivered"])
             }
             await receiver.stop()
         }

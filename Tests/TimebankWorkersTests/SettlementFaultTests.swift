@@ -59,7 +59,7 @@ import Testing
                 """, [services])
             #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE kind = 'settlement.settle'") == 300 * 2 + 10 * 98)
             let workers = try (0..<2).map { _ in try settlementWorker(database.settings) }
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             let minutes = try await expectEverythingSettledOnce(connection, services: 300)
@@ -85,7 +85,7 @@ import Testing
                     workers[0] = try settlementWorker(database.settings)
                 }
             }
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             let minutes = try await expectEverythingSettledOnce(connection, services: 10_000)
@@ -113,7 +113,7 @@ import Testing
         }
         try await waitUntil(connection, "(SELECT count(*) > 500 FROM bank.service WHERE settled_at IS NOT NULL)")
         try cluster.restartImmediately()
-        try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE state <> 'completed')")
+        try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
         let minutes = try await expectEverythingSettledOnce(connection, services: 4000)

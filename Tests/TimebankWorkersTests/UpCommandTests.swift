@@ -11,7 +11,7 @@ import Testing
         var sessions: [String: Int] = [:]
         for row in try await connection.query("""
             SELECT application_name, count(DISTINCT pid) AS n FROM pg_stat_activity
-             WHERE datname = $1 AND application_name ~ '^(enrollment|order|settlement|insurance-claim)-worker (producer|completer|maintenance)'
+             WHERE datname = $1 AND application_name ~ '^(enrollment|order|settlement|notification|insurance-claim)-worker (producer|completer|maintenance)'
              GROUP BY application_name
             """, [database]) {
             let name: String = try row.decode("application_name")
@@ -53,7 +53,7 @@ import Testing
                 }
             }
             // Migrated, and every worker connected (producer, completer, maintenance each).
-            try await waitFor("every worker") { s in ["enrollment-worker", "order-worker", "settlement-worker", "insurance-claim-worker"].allSatisfy { s[$0, default: 0] >= 3 } }
+            try await waitFor("every worker") { s in ["enrollment-worker", "order-worker", "settlement-worker", "notification-worker", "insurance-claim-worker"].allSatisfy { s[$0, default: 0] >= 3 } }
             let applied = try await database.connect()
             #expect(try await applied.query("SELECT count(*) AS n FROM meta.applied_migrations")[0].decode("n", as: Int.self) >= 12)
             await applied.close()
@@ -78,7 +78,7 @@ import Testing
             // SIGTERM: every worker stops gracefully, then `up` exits 0.
             kill(up, SIGTERM)
             #expect(await ChildProcess.exitStatus(of: up) == 0, "\(text().suffix(1500))")
-            for name in ["enrollment-worker", "order-worker", "settlement-worker", "insurance-claim-worker"] {
+            for name in ["enrollment-worker", "order-worker", "settlement-worker", "notification-worker", "insurance-claim-worker"] {
                 #expect(text().contains("\(name)#1 stopped (status 0)"), "\(text().suffix(1500))")
             }
             try await waitFor("no worker left") { $0.isEmpty }

@@ -1,4 +1,5 @@
 import Foundation
+import TimebankDatabase
 
 /// Which channels serve which kind of recipient, read from a JSON file
 /// (`--channels`, or `TIMEBANK_CHANNELS`) and validated before the worker
@@ -30,10 +31,10 @@ public struct ChannelConfiguration: Sendable {
     }
 
     /// Where development messages go when nothing is configured:
-    /// `$TIMEBANK_HOME/notifications.jsonl`, or the temporary directory's.
+    /// `notifications.jsonl` beside the local cluster (`$TIMEBANK_HOME`, else
+    /// the checkout's `.timebank/`).
     public static func developmentPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let directory = environment["TIMEBANK_HOME"] ?? FileManager.default.temporaryDirectory.path
-        return URL(fileURLWithPath: directory).appendingPathComponent("notifications.jsonl").path
+        LocalCluster.forCheckout(environment: environment).home.appendingPathComponent("notifications.jsonl").path
     }
 
     struct File: Decodable {

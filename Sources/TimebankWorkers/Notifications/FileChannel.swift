@@ -35,6 +35,8 @@ actor LineWriter {
 
     func append(_ line: Data) throws {
         if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         guard let handle = FileHandle(forWritingAtPath: path) else {
