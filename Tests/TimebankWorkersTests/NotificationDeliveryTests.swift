@@ -163,6 +163,30 @@ extension BankSuites {
             await receiver.stop()
         }
 
+        @Test func aReminderIsScheduledBeforeTheServiceAndNotSentOnceItIsCancelled() async throws {
+            let receiver = try await TestReceiver.start()
+            try await Bank.with(runtime: try receiverRuntime(receiver)) { bank in
+                let elder = try await bank.registerElder(15)
+                let volunteer = try await bank.registerVolunteer(16)
+                let service = try await bank.publishedService(elder: elder, minutes: 60, startsIn: .seconds(5 * 3600))
+                try await bank.completed("api.book_service($1, $2)", [service, volunteer])
+                let reminder = "jobs.job j JOIN bank.message m ON j.args->>'id' = m.id::text WHERE j.kind = 'notify.deliver' AND m.template = 'service_reminder'"
+                try await bank.eventually("EXISTS (SELECT 1 FROM \(reminder) AND j.state = 'scheduled')")
+                // Due two hours before the start (reminder_minutes_before_service).
+                let lead = try await bank.owner.query("""
+                    SELECT extract(epoch FROM (SELECT starts_at FROM bank.service WHERE id = $1) - j.run_at)::integer AS lead FROM \(reminder)
+                    """, [service])[0].decode("lead", as: Int.self)
+                #expect(lead == 120 * 60)
+
+                try await bank.completed("api.cancel_service($1, $2)", [service, elder])
+                try await bank.owner.execute("UPDATE jobs.job SET run_at = now() WHERE id = (SELECT j.id FROM \(reminder))")
+                try await bank.eventually("EXISTS (SELECT 1 FROM \(reminder) AND j.state = 'completed')")
+                #expect(try await bank.count("bank.delivery_attempt a JOIN bank.message m ON m.id = a.message_id WHERE m.template = 'service_reminder' AND a.outcome = 'obsolete'") == 1)
+                #expect(await receiver.requests.allSatisfy { $0.json?["template"] as? String != "service_reminder" })
+            }
+            await receiver.stop()
+        }
+
         @Test func r5APersonRegisteredThroughAnAgentIsReachedThroughTheAgentsDesk() async throws {
             let receiver = try await TestReceiver.start()
             try await Bank.with(runtime: try receiverRuntime(receiver)) { bank in

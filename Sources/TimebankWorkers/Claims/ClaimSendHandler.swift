@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JobEngine
 import PostgresClient
@@ -56,6 +57,7 @@ public struct ClaimSendHandler: JobHandler {
         case .retry: "retry"
         case .failed: "failed"
         }
+        Counter(label: "timebank_claim_deliveries_total", dimensions: [("insurer", insurer ?? "none"), ("outcome", outcome)]).increment()
         let state = try await context.database.withConnection { connection in
             try await connection.query(
                 "SELECT bank.claims_record_attempt($1, $2, $3, $4::integer, $5::integer, $6, $7, $8) AS state",

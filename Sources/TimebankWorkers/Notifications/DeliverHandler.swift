@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JobEngine
 import PostgresClient
@@ -22,13 +23,15 @@ public struct DeliverHandler: JobHandler {
     let templates: NotificationTemplates
     let quietHours: QuietHours
     let now: @Sendable () -> Date
+    let metricsFactory: any MetricsFactory
 
     public init(channels: ChannelConfiguration, templates: NotificationTemplates, quietHours: QuietHours = QuietHours(),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { Date() }, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.channels = channels
         self.templates = templates
         self.quietHours = quietHours
         self.now = now
+        self.metricsFactory = metricsFactory
     }
 
     public func run(_ subject: Subject, context: JobContext) async throws -> JobOutcome {
@@ -56,6 +59,10 @@ public struct DeliverHandler: JobHandler {
             let exchange = await channel.deliver(message, signer: signer)
             let verdict = exchange.verdict
             try await record(message.id, channel.name, exchange, outcome: verdict.rawValue, startedAt: startedAt, context: context)
+            let dimensions = [("channel", channel.name), ("outcome", verdict.rawValue)]
+            Counter(label: "timebank_deliveries_total", dimensions: dimensions, factory: metricsFactory).increment()
+            Timer(label: "timebank_delivery_seconds", dimensions: dimensions, factory: metricsFactory).recordNanoseconds(
+                exchange.latency.components.seconds * 1_000_000_000 + exchange.latency.components.attoseconds / 1_000_000_000)
             switch verdict {
             case .delivered: break
             case .retry: retrying.append("\(channel.name): \(exchange.status.map { "HTTP \($0)" } ?? exchange.answer)")
