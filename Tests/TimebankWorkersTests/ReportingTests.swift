@@ -1,0 +1,147 @@
+import Foundation
+import PostgresClient
+import Testing
+import TimebankWorkers
+
+extension BankSuites {
+    /// Issue 8: the reporting schema, as an analyst sees it.
+    @Suite struct ReportingTests {
+        /// The README's three example queries ("For analysts"), run as they are written there.
+        static let hoursThisMonthByCategory = """
+            SELECT category_zh, category_en, sum(hours_served) AS hours
+              FROM reporting.services_by_month
+             WHERE month = date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date
+             GROUP BY 1, 2 ORDER BY hours DESC
+            """
+        static let specialEldersGrantedAndUsed = """
+            SELECT district_code, count(*) AS elders, sum(granted_coins) AS granted, sum(spent_coins) AS used
+              FROM reporting.special_elders GROUP BY 1 ORDER BY 1
+            """
+        static let starVolunteersThisYear = """
+            SELECT milestone, count(*) AS volunteers
+              FROM reporting.milestones
+             WHERE milestone LIKE 'star_%' AND reached_year = extract(year FROM now() AT TIME ZONE 'Asia/Shanghai')
+             GROUP BY 1 ORDER BY 1
+            """
+
+        func analyst(_ bank: Bank) async throws -> PostgresConnection {
+            try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_analyst"))
+        }
+
+        @Test func r23TheAnalystReadsReportingOnlyAndNoViewShowsPersonalData() async throws {
+            try await Bank.with { bank in
+                let elder = try await bank.registerElder(51)
+                let volunteer = try await bank.registerVolunteer(52)
+                _ = try await bank.served(elder: elder, volunteer: volunteer)
+                try await bank.eventually("(SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL) = 1")
+                let analyst = try await analyst(bank)
+
+                // Every base table of every other schema is denied.
+                let tables = try await bank.owner.query("""
+                    SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname IN ('bank', 'jobs', 'meta') ORDER BY 1
+                    """).map { try $0.decode("t", as: String.self) }
+                #expect(tables.count > 30)
+                for table in tables {
+                    let error = try await #require(throws: PostgresError.self, "\(table)") {
+                        try await analyst.execute("SELECT 1 FROM \(table) LIMIT 1")
+                    }
+                    #expect(error.code == .insufficientPrivilege, "\(table): \(error)")
+                }
+                await #expect(throws: PostgresError.self) { try await analyst.execute("SELECT api.balance(1)") }
+
+                // Every view: commented in Chinese and English, no personal-data column, no personal value.
+                let columns = try await bank.owner.query("""
+                    SELECT c.relname AS view, a.attname AS col, obj_description(c.oid) AS view_comment, col_description(c.oid, a.attnum) AS comment
+                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid
+                     WHERE n.nspname = 'reporting' AND c.relkind = 'v' AND a.attnum > 0 ORDER BY 1, a.attnum
+                    """)
+                #expect(Set(try columns.map { try $0.decode("view", as: String.self) }).count >= 10)
+                let personalColumns = ["national_id", "name", "phone", "address", "birth_date", "latitude", "longitude", "place", "description", "comment"]
+                for row in columns {
+                    let view: String = try row.decode("view"), column: String = try row.decode("col")
+                    #expect(!personalColumns.contains(column) && !column.hasSuffix("_id") || column == "item_id", "\(view).\(column)")
+                    for text in [try row.decode("comment", as: String?.self), try row.decode("view_comment", as: String?.self)] {
+                        let comment = try #require(text, "\(view).\(column) has no comment")
+                        #expect(comment.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) } && comment.contains("/ "),
+                                "\(view).\(column): Chinese and English")
+                    }
+                }
+                let people = try await bank.owner.query("SELECT national_id, name, coalesce(phone, '-') AS phone FROM bank.person")
+                let secrets = try people.flatMap { [try $0.decode("national_id", as: String.self), try $0.decode("name", as: String.self),
+                                                    try $0.decode("phone", as: String.self)] }.filter { $0 != "-" }
+                for view in Set(try columns.map { try $0.decode("view", as: String.self) }) {
+                    let rows = try await analyst.query("SELECT to_jsonb(v)::text AS j FROM reporting.\(view) v")
+                    for row in rows {
+                        let json = try row.decode("j", as: String.self)
+                        for secret in secrets { #expect(!json.contains(secret), "reporting.\(view) shows personal data") }
+                    }
+                }
+                // Pseudonyms are stable.
+                let first = try await analyst.query("SELECT volunteer FROM reporting.volunteers")[0].decode("volunteer", as: String.self)
+                let again = try await analyst.query("SELECT volunteer FROM reporting.volunteers")[0].decode("volunteer", as: String.self)
+                #expect(first == again && first.hasPrefix("p_") && first.count == 18)
+                await analyst.close()
+            }
+        }
+
+        @Test func theReadmesExampleQueriesAnswerWhatADistrictOfficeAsks() async throws {
+            try await Bank.with { bank in
+                try await bank.owner.execute("UPDATE bank.setting SET value = 1 WHERE name = 'star_1_hours'")
+                let elder = try await bank.registerElder(53, coins: 5)  // granted 5 coins as economically disadvantaged
+                let first = try await bank.registerVolunteer(54)
+                let second = try await bank.registerVolunteer(55)
+                _ = try await bank.served(elder: elder, volunteer: first)
+                _ = try await bank.served(elder: elder, volunteer: second)
+                try await bank.eventually("(SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL) = 2")
+                let analyst = try await analyst(bank)
+
+                let hours = try await analyst.query(Self.hoursThisMonthByCategory)
+                #expect(hours.count == 1)
+                #expect(try hours[0].decode("category_en", as: String.self) == "emotional comfort")
+                #expect(try hours[0].decode("hours", as: Double.self) == 2)
+
+                let elders = try await analyst.query(Self.specialEldersGrantedAndUsed)
+                #expect(elders.count == 1)
+                #expect(try elders[0].decode("elders", as: Int.self) == 1)
+                #expect(try elders[0].decode("granted", as: Double.self) == 5)
+                #expect(try elders[0].decode("used", as: Double.self) == 2)
+
+                let stars = try await analyst.query(Self.starVolunteersThisYear)
+                #expect(try stars.map { "\(try $0.decode("milestone", as: String.self)) \(try $0.decode("volunteers", as: Int.self))" } == ["star_1 2"])
+                await analyst.close()
+            }
+        }
+
+        @Test func balancesAsOfAPastDayComeFromTheTransfersNotTodaysTotals() async throws {
+            try await Bank.with { bank in
+                let elder = try await bank.registerElder(56, coins: 3)
+                // A grant three days ago (the ledger takes a backdated insert; it never takes an update).
+                try await bank.owner.execute("""
+                    INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category, created_at)
+                    SELECT 'backdated-grant', 'posted', 'grant', g.id, p.id, 120, 'very_old', now() - interval '3 days'
+                      FROM bank.account g, bank.account p WHERE g.district_code = '110105' AND p.person_id = $1
+                    """, [elder])
+                let analyst = try await analyst(bank)
+                func personal(_ daysAgo: Int) async throws -> [Int] {
+                    try await analyst.query("""
+                        SELECT posted_minutes FROM reporting.balances_as_of(((now() AT TIME ZONE 'Asia/Shanghai')::date - $1::integer))
+                         WHERE account_kind = 'personal'
+                        """, [daysAgo]).map { try $0.decode("posted_minutes", as: Int.self) }
+                }
+                #expect(try await personal(4) == [])
+                #expect(try await personal(2) == [120])
+                #expect(try await personal(0) == [120 + 180])
+                // Today's, from the transfers, equal the accounts' running totals.
+                let today = try await analyst.query("""
+                    SELECT sum(posted_minutes)::bigint AS p FROM reporting.totals_as_of((now() AT TIME ZONE 'Asia/Shanghai')::date)
+                    """)[0].decode("p", as: Int.self)
+                #expect(today == 0, "double entry: every posted minute is someone's debit")
+                let granted = try await analyst.query("""
+                    SELECT posted_minutes FROM reporting.totals_as_of((now() AT TIME ZONE 'Asia/Shanghai')::date) WHERE account_kind = 'district_grant'
+                    """)[0].decode("posted_minutes", as: Int.self)
+                #expect(granted == -300)
+                await analyst.close()
+            }
+        }
+    }
+}
