@@ -108,7 +108,9 @@ public struct LocalCluster: Sendable {
         return url!
     }
 
+    /// Stops the cluster (and its replica, if it has one running).
     public func stop() throws {
+        if home.lastPathComponent != "replica", replica.isInitialized { try replica.stop() }
         guard try isRunning() else { return }
         try tools().run("pg_ctl", ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-s"])
     }

@@ -12,10 +12,14 @@ struct DB: AsyncParsableCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create the local cluster if needed, start it, and print its DATABASE_URL.")
+            abstract: "Create the local cluster if needed, start it, and print its DATABASE_URL.",
+            discussion: "With --replica, also a streaming replica of it (read-only, its own port), whose URL is printed instead: point analysts' heavy reports at it.")
+
+        @Flag(help: "Also create and start a streaming replica; print its URL.") var replica = false
 
         func run() async throws {
-            print(try await LocalCluster.forCheckout().start())
+            let cluster = LocalCluster.forCheckout()
+            print(replica ? try await cluster.startReplica() : try await cluster.start())
         }
     }
 
@@ -50,8 +54,11 @@ struct DB: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "url", abstract: "Print the local cluster's DATABASE_URL (whether or not it runs).")
 
+        @Flag(help: "The replica's URL instead.") var replica = false
+
         func run() throws {
-            guard let url = LocalCluster.forCheckout().url else {
+            let cluster = LocalCluster.forCheckout()
+            guard let url = replica ? cluster.replica.url : cluster.url else {
                 throw ValidationError("the local cluster does not exist yet; run `timebank db start`")
             }
             print(url)
