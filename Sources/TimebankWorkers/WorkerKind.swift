@@ -62,6 +62,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
                 Step("settlement.set_budget", "settlement_set_budget"),      // R9
                 Step("settlement.move", "settlement_move"),                  // R8 gifts, R10 donations and welfare grants
                 Step("settlement.decide_dispute", "settlement_decide_dispute"),  // R19 reversals
+                Step("settlement.confirm_fraud", "settlement_confirm_fraud"),    // R22 the dishonest list, reversals
             ]
         case .insuranceClaim:
             return [
@@ -76,7 +77,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     public var jobKinds: [String] {
         let handled: [String] = switch self {
         case .settlement: [SettleHandler.kind]
-        case .notification: ["notify.dispatch", DeliverHandler.kind]
+        case .notification: ["notify.dispatch", DeliverHandler.kind, SupervisionScan.kind]
         case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind]
         default: []
         }
@@ -101,6 +102,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
             }
             registry.register(DeliverHandler(channels: runtime.channels, templates: runtime.templates,
                                              quietHours: runtime.quietHours, now: runtime.now))
+            registry.register(SupervisionScan())
         case .insuranceClaim:
             let runtime = try runtime ?? WorkerRuntime()
             registry.register(ClaimSendHandler(transport: runtime.transport, retry: runtime.claimRetry))

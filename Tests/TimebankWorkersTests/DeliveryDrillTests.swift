@@ -48,7 +48,7 @@ extension BankSuites {
                           FROM generate_series(1, $1::integer) n
                         """, [messages])
                     try await bank.eventually(
-                        "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'notifications' AND state NOT IN ('completed', 'cancelled', 'discarded'))",
+                        "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind LIKE 'notify.%' AND state NOT IN ('completed', 'cancelled', 'discarded'))",
                         timeout: .seconds(120))
                     let elapsed = clock.now - started
                     for worker in workers { worker.signal(SIGTERM) }

@@ -43,9 +43,10 @@ extension BankSuites {
                 let volunteer = try await bank.registerVolunteer(12)
                 _ = try await bank.served(elder: elder, volunteer: volunteer)
                 try await delivered(bank, template: "coins_credited")
-                try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'notifications' AND state <> 'completed')")
+                try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind LIKE 'notify.%' AND state <> 'completed')")
 
-                let requests = await receiver.requests
+                // (The supervisors' desk may hear of a late-night alert, depending on the hour the test runs.)
+                let requests = await receiver.requests.filter { $0.path == "/sms" }
                 var byPerson: [Int64: Set<String>] = [:]
                 for request in requests {
                     let json = try #require(request.json)

@@ -9,6 +9,7 @@ import TimebankWorkers
         #expect(Set(templates.texts.keys) == [
             "demand_approved", "demand_rejected", "demand_expired", "service_booked", "booking_confirmed", "service_reminder",
             "coins_credited", "gift_received", "milestone_reached", "claim_status", "claim_undeliverable", "insurer_unreachable",
+            "supervision_alert",
         ])
         for (name, text) in templates.texts {
             let lines = text.split(separator: "\n")
