@@ -59,15 +59,20 @@ public struct LocalCluster: Sendable {
     }
 
     /// The settings every command uses: `DATABASE_URL`, else the `PG*`
-    /// variables, else this checkout's local cluster (started if needed).
+    /// variables, else this checkout's local cluster (started if needed);
+    /// with the personal-data key of `TIMEBANK_PII_KEY` (the local cluster's
+    /// development key when it is not set).
     public static func resolveSettings(
         applicationName: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ConnectionSettings {
+        let key = environment[PersonalDataKey.environmentVariable]
         if let settings = ConnectionSettings.fromEnvironment(environment, applicationName: applicationName) {
-            return settings
+            return try PersonalDataKey.apply(to: settings, key: key)
         }
-        let url = try await forCheckout(environment: environment).start()
-        return ConnectionSettings(conninfo: url, applicationName: applicationName)
+        let cluster = forCheckout(environment: environment)
+        let url = try await cluster.start()
+        return try PersonalDataKey.apply(to: ConnectionSettings(conninfo: url, applicationName: applicationName),
+                                         key: key ?? cluster.developmentPersonalDataKey())
     }
 
     // MARK: - State

@@ -16,7 +16,8 @@ public struct DatabaseOptions: ParsableArguments {
     /// Settings from the flag or environment; else starts the local cluster.
     public func resolve(applicationName: String = "timebank-cli") async throws -> ConnectionSettings {
         if let databaseURL, !databaseURL.isEmpty {
-            return ConnectionSettings(conninfo: databaseURL, applicationName: applicationName)
+            return try PersonalDataKey.apply(to: ConnectionSettings(conninfo: databaseURL, applicationName: applicationName),
+                                             key: ProcessInfo.processInfo.environment[PersonalDataKey.environmentVariable])
         }
         return try await LocalCluster.resolveSettings(applicationName: applicationName)
     }

@@ -48,9 +48,10 @@ public enum SettlementFixture {
             SELECT 'register_person', jsonb_build_object('fixture', n.n), 'completed', '{}', now() FROM numbered n
             RETURNING id, (args->>'fixture')::int AS n
         ), people AS (
-            INSERT INTO bank.person (national_id, name, birth_date, gender, beijing_resident, district_code, request_id)
-            SELECT x.id17 || substr('10X98765432', (SELECT sum(substr(x.id17, i, 1)::int * (ARRAY[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2])[i])
-                                                    FROM generate_series(1, 17) i)::int % 11 + 1, 1),
+            -- Fixture people need no personal-data key: their ID's "hash" is an unkeyed
+            -- digest and their "ciphertext" a placeholder, never read (R23's columns).
+            INSERT INTO bank.person (national_id_hash, national_id_encrypted, name, birth_date, gender, beijing_resident, district_code, request_id)
+            SELECT public.digest('fixture:' || x.id17, 'sha256'), '\\x00'::bytea,
                    'Fixture ' || x.n, bank.national_id_birth_date(x.id17 || '0'),
                    CASE WHEN substr(x.id17, 17, 1)::int % 2 = 1 THEN 'male' ELSE 'female' END, true, '110105', r.id
               FROM numbered x JOIN requests r ON r.n = x.n

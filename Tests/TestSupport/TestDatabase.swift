@@ -77,6 +77,11 @@ actor TestServer {
 
     func settings() async throws -> ConnectionSettings {
         if server == nil {
+            // R23: the tests' personal-data key, in the environment, so that the worker processes
+            // the tests start get it as production workers do.
+            if ProcessInfo.processInfo.environment[PersonalDataKey.environmentVariable] == nil {
+                setenv(PersonalDataKey.environmentVariable, "timebank-test-personal-data-key-0123456789", 1)
+            }
             server = Task { try await LocalCluster.resolveSettings(applicationName: "timebank-test") }
         }
         return try await server!.value

@@ -59,7 +59,7 @@ extension BankSuites {
                 #expect(service["checked_in_at"] is String && service["checked_out_at"] is String && service["published_at"] is String)
                 #expect((service["district"] as? [String: Any])?["code"] as? String == "110105")
                 #expect((package["insured"] as? [String: Any])?["policy_number"] as? String == "PICC-1")
-                let person = try await bank.owner.query("SELECT national_id, name FROM bank.person WHERE id = $1", [volunteer])[0]
+                let person = try await bank.owner.query("SELECT bank.personal_data_decrypt(national_id_encrypted) AS national_id, name FROM bank.person WHERE id = $1", [volunteer])[0]
                 let text = String(decoding: request.body, as: UTF8.self)
                 #expect(!text.contains(try person.decode("national_id", as: String.self)), "R23")
                 #expect(!text.contains(try person.decode("name", as: String.self)), "R23")

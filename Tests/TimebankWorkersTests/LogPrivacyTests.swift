@@ -38,7 +38,7 @@ extension BankSuites {
                     for worker in workers { worker.signal(SIGTERM) }
                     for worker in workers { #expect(await worker.wait() == 0) }
 
-                    let people = try await bank.owner.query("SELECT national_id, name, phone FROM bank.person")
+                    let people = try await bank.owner.query("SELECT bank.personal_data_decrypt(national_id_encrypted) AS national_id, name, bank.personal_data_decrypt(phone_encrypted) AS phone FROM bank.person WHERE name NOT LIKE 'Fixture %'")
                     #expect(people.count >= 4)
                     var secrets: [String] = []
                     for person in people {

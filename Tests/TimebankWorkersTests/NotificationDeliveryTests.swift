@@ -69,7 +69,7 @@ extension BankSuites {
                 #expect(await receiver.acceptedTwice == 0)
 
                 // R23: no national ID or name in any payload; the phone number only where the SMS gateway needs it.
-                let people = try await bank.owner.query("SELECT national_id, name FROM bank.person WHERE id IN ($1, $2)", [elder, volunteer])
+                let people = try await bank.owner.query("SELECT bank.personal_data_decrypt(national_id_encrypted) AS national_id, name FROM bank.person WHERE id IN ($1, $2)", [elder, volunteer])
                 for person in people {
                     for text in requests.map({ String(decoding: $0.body, as: UTF8.self) }) {
                         #expect(!text.contains(try person.decode("national_id", as: String.self)))

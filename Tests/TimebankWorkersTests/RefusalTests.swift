@@ -35,7 +35,7 @@ extension BankSuites {
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal).allSatisfy { $0.hasPrefix("R3:") })
-                #expect(try await bank.count("bank.person WHERE national_id = $1", [other]) == 1)
+                #expect(try await bank.count("bank.person WHERE national_id_hash = bank.personal_data_hash($1)", [other]) == 1)
                 try await bank.eventually("SELECT count(*) = 2 FROM bank.account WHERE kind = 'personal'")
             }
         }

@@ -66,7 +66,7 @@ extension BankSuites {
                                 "\(view).\(column): Chinese and English")
                     }
                 }
-                let people = try await bank.owner.query("SELECT national_id, name, coalesce(phone, '-') AS phone FROM bank.person")
+                let people = try await bank.owner.query("SELECT bank.personal_data_decrypt(national_id_encrypted) AS national_id, name, coalesce(bank.personal_data_decrypt(phone_encrypted), '-') AS phone FROM bank.person")
                 let secrets = try people.flatMap { [try $0.decode("national_id", as: String.self), try $0.decode("name", as: String.self),
                                                     try $0.decode("phone", as: String.self)] }.filter { $0 != "-" }
                 for view in Set(try columns.map { try $0.decode("view", as: String.self) }) {
