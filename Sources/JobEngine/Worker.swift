@@ -30,6 +30,9 @@ public actor Worker: Service {
     /// The handlers' connections.
     public nonisolated let database: ConnectionPool
     private var drained: CheckedContinuation<Void, Never>?
+    /// Jobs finished, and attempts failed, since start (for the registry's heartbeat).
+    private var jobsDone = 0
+    private var jobsFailed = 0
 
     public init(
         configuration: WorkerConfiguration, settings: ConnectionSettings, registry: HandlerRegistry,
@@ -91,6 +94,7 @@ public actor Worker: Service {
         let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
         self.completer = completer
         let maintenanceConnection = try await connect("maintenance")
+        try await WorkerRegistry.register(maintenanceConnection, id: instanceID, configuration: configuration)
         for queue in configuration.queues {
             producerConnections[queue] = try await connect("producer \(queue)")
         }
@@ -118,6 +122,7 @@ public actor Worker: Service {
             _ = try? await JobStore.setIdle(connection, queue: queue, worker: instanceID, idle: false)
             await connection.close()
         }
+        try? await WorkerRegistry.stopped(maintenanceConnection, id: instanceID, done: jobsDone, failed: jobsFailed)
         await completerConnection.close()
         await maintenanceConnection.close()
         await database.close()
@@ -268,7 +273,11 @@ public actor Worker: Service {
     }
 
     private func finishedBatch(_ jobs: [ClaimedJob], unrecorded: [AttemptResult]) async {
-        for result in unrecorded { await completer?.submit(result) }
+        count(jobs.count - unrecorded.count, failed: 0)
+        for result in unrecorded {
+            count(result)
+            await completer?.submit(result)
+        }
         for job in jobs {
             jobTasks[job.id] = nil
             running[job.queue, default: 0] -= 1
@@ -315,11 +324,27 @@ public actor Worker: Service {
     }
 
     private func finished(_ job: ClaimedJob, _ result: AttemptResult) async {
+        count(result)
         await completer?.submit(result)
         jobTasks[job.id] = nil
         running[job.queue, default: 0] -= 1
         afterSlotsFreed(queue: job.queue, freed: 1)
     }
+
+    private func count(_ result: AttemptResult) {
+        switch result.kind {
+        case .failed, .discarded: count(0, failed: 1)
+        case .completed, .cancelled: count(1, failed: 0)
+        case .snoozed, .released: break
+        }
+    }
+
+    private func count(_ done: Int, failed: Int) {
+        jobsDone += done
+        jobsFailed += failed
+    }
+
+    private func counts() -> (Int, Int) { (jobsDone, jobsFailed) }
 
     /// Starts jobs claimed ahead, wakes the producer when a claim is worth
     /// it, and ends a shutdown's wait when nothing runs.
@@ -382,6 +407,7 @@ public actor Worker: Service {
     private func maintain(_ connection: PostgresConnection) async {
         let clock = ContinuousClock()
         var nextRenewal = clock.now, nextRescue = clock.now, nextPromotion = clock.now, nextPrune = clock.now
+        var nextHeartbeat = clock.now
         let renewEvery = configuration.lease / 3
         var failing = false
         while !Task.isCancelled {
@@ -391,6 +417,13 @@ public actor Worker: Service {
                     let held = await heldJobs()
                     try await JobStore.renewLeases(connection, worker: instanceID, jobs: held, lease: configuration.lease)
                     nextRenewal = now + renewEvery
+                }
+                if now >= nextHeartbeat {
+                    let (done, failed) = await counts()
+                    try await WorkerRegistry.heartbeat(connection, id: instanceID, done: done, failed: failed)
+                    let gone = try await WorkerRegistry.markGone(connection, silentFor: configuration.goneAfter)
+                    if !gone.isEmpty { logger.warning("workers stopped heartbeating; marked gone", metadata: ["workers": "\(gone)"]) }
+                    nextHeartbeat = now + configuration.heartbeatInterval
                 }
                 if now >= nextPromotion {
                     try await JobStore.promoteDue(connection)
@@ -414,7 +447,7 @@ public actor Worker: Service {
                 if !failing { logger.warning("maintenance failed; retrying", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            let next = min(nextRenewal, nextRescue, nextPromotion, nextPrune)
+            let next = min(nextRenewal, nextRescue, nextPromotion, nextPrune, nextHeartbeat)
             try? await Task.sleep(until: max(next, clock.now + .milliseconds(50)), clock: clock)
         }
     }

@@ -29,6 +29,12 @@ public struct WorkerConfiguration: Sendable {
     /// Finished jobs are deleted this long after they finished.
     public var retention: Duration = .seconds(24 * 3600)
     public var pruneInterval: Duration = .seconds(60)
+    /// How often the worker says it is alive (`jobs.worker_instance`).
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// A worker silent this long is marked gone by the others.
+    public var goneAfter: Duration = .seconds(30)
+    /// What `timebank workers` shows as the worker's version.
+    public var version = "dev"
     /// On shutdown, how long running jobs may take to finish before they
     /// are cancelled and handed back.
     public var shutdownGrace: Duration = .seconds(10)

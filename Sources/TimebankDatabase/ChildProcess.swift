@@ -47,7 +47,15 @@ public enum ChildProcess {
 
     public static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
-        guard pipe(&pipeEnds) == 0 else { throw ClusterError("pipe failed: errno \(errno)") }
+        // Close-on-exec, set before any other spawn can happen (spawnLock): a child another
+        // thread spawns meanwhile (a server that outlives it, say) must not inherit the write
+        // end, or this read would wait for that server to exit. (A test hung so when two
+        // clusters started at once.)
+        try spawnLock.withLock {
+            guard pipe(&pipeEnds) == 0 else { throw ClusterError("pipe failed: errno \(errno)") }
+            _ = fcntl(pipeEnds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -78,6 +86,9 @@ public enum ChildProcess {
         return Outcome(status: wait(pid), output: String(decoding: output, as: UTF8.self))
     }
 
+    /// Held while a pipe is made close-on-exec and while a child is spawned.
+    private static let spawnLock = NSLock()
+
     private static func spawn(
         _ path: String, _ arguments: [String], actions: inout posix_spawn_file_actions_t, environment: [String]?
     ) throws -> pid_t {
@@ -101,8 +112,10 @@ public enum ChildProcess {
         let envp = environment.map { $0.map { strdup($0) } + [nil] }
         defer { envp?.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = envp.map { posix_spawn(&pid, path, &actions, &attributes, argv, $0) }
-            ?? posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        let spawned = spawnLock.withLock {
+            envp.map { posix_spawn(&pid, path, &actions, &attributes, argv, $0) }
+                ?? posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        }
         guard spawned == 0 else {
             throw ClusterError("cannot run \(path): \(String(cString: strerror(spawned)))")
         }

@@ -15,6 +15,8 @@ public struct WorkerOptions: ParsableArguments {
     @Option(help: "How long a claimed job stays held without renewal, in milliseconds (a dead worker's jobs are rescued after it).")
     public var leaseMilliseconds: Int?
     @Option(help: "How often expired leases are looked for, in milliseconds.") public var rescueMilliseconds: Int?
+    @Option(help: "How often the worker heartbeats in the registry (timebank workers), in milliseconds.") public var heartbeatMilliseconds: Int?
+    @Option(help: "After how long without a heartbeat a worker is marked gone, in milliseconds.") public var goneAfterMilliseconds: Int?
     @Option(help: ArgumentHelp(
         "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own).",
         valueName: "role"))
@@ -39,6 +41,9 @@ public struct WorkerOptions: ParsableArguments {
         if let leaseMilliseconds { configuration.lease = .milliseconds(leaseMilliseconds) }
         if let rescueMilliseconds { configuration.rescueInterval = .milliseconds(rescueMilliseconds) }
         if let pollMilliseconds { configuration.pollInterval = .milliseconds(pollMilliseconds) }
+        if let heartbeatMilliseconds { configuration.heartbeatInterval = .milliseconds(heartbeatMilliseconds) }
+        if let goneAfterMilliseconds { configuration.goneAfter = .milliseconds(goneAfterMilliseconds) }
+        configuration.version = WorkerKind.version
         if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
         let settings = try await database.resolve(applicationName: kind.executable)
         let logger = Logger(label: "timebank.\(kind.executable)")

@@ -6,6 +6,9 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     case enrollment, order, settlement, notification
     case insuranceClaim = "insurance_claim"
 
+    /// The version the workers report in the registry (`timebank workers`).
+    public static let version = "0.9.0"
+
     /// The executable's name, e.g. `settlement-worker`, `insurance-claim-worker`.
     public var executable: String { rawValue.replacingOccurrences(of: "_", with: "-") + "-worker" }
 

@@ -1,0 +1,80 @@
+import Foundation
+import PostgresClient
+
+/// The worker registry's SQL (sql/0019): register at start, heartbeat,
+/// mark the silent gone, record a graceful stop; and the listing
+/// `timebank workers` shows.
+public enum WorkerRegistry {
+    static func register(_ connection: isolated PostgresConnection, id: String, configuration: WorkerConfiguration) throws {
+        var hostname = [CChar](repeating: 0, count: 256)
+        gethostname(&hostname, 255)
+        _ = try connection.query(
+            """
+            INSERT INTO jobs.worker_instance (id, kind, host, pid, version, queues, concurrency)
+            VALUES ($1, $2, $3, $4::integer, $5, $6, $7::integer)
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL, gone_at = NULL
+            """,
+            [id, configuration.name, String(cString: hostname), Int(getpid()), configuration.version, configuration.queues, configuration.concurrency])
+    }
+
+    static func heartbeat(_ connection: isolated PostgresConnection, id: String, done: Int, failed: Int) throws {
+        _ = try connection.query(
+            // A worker marked gone during an outage that comes back is live again.
+            "UPDATE jobs.worker_instance SET heartbeat_at = now(), jobs_done = $2, jobs_failed = $3, gone_at = NULL WHERE id = $1",
+            [id, done, failed])
+    }
+
+    /// Marks gone every live worker silent longer than `silentFor`; their ids.
+    static func markGone(_ connection: isolated PostgresConnection, silentFor: Duration) throws -> [String] {
+        try connection.query(
+            """
+            UPDATE jobs.worker_instance SET gone_at = now()
+             WHERE stopped_at IS NULL AND gone_at IS NULL AND heartbeat_at < now() - $1 * interval '1 millisecond'
+            RETURNING id
+            """, [Int(silentFor.inSeconds * 1000)]
+        ).map { try $0.decode("id", as: String.self) }
+    }
+
+    static func stopped(_ connection: isolated PostgresConnection, id: String, done: Int, failed: Int) throws {
+        _ = try connection.query(
+            "UPDATE jobs.worker_instance SET stopped_at = now(), heartbeat_at = now(), jobs_done = $2, jobs_failed = $3 WHERE id = $1",
+            [id, done, failed])
+    }
+
+    /// A worker process as the registry knows it.
+    public struct Instance: Sendable, Equatable {
+        public var id: String
+        public var kind: String
+        public var host: String
+        public var pid: Int
+        public var version: String
+        public var queues: [String]
+        public var concurrency: Int
+        public var startedAt: Date
+        public var heartbeatAt: Date
+        public var jobsDone: Int
+        public var jobsFailed: Int
+        /// live, stopped, or gone.
+        public var state: String
+        public var endedAt: Date?
+    }
+
+    /// Live workers, and those that ended within `recent`.
+    public static func list(_ connection: PostgresConnection, recent: Duration = .seconds(3600)) async throws -> [Instance] {
+        try await connection.query(
+            """
+            SELECT id, kind, host, pid, version, queues, concurrency, started_at, heartbeat_at, jobs_done, jobs_failed,
+                   CASE WHEN stopped_at IS NOT NULL THEN 'stopped' WHEN gone_at IS NOT NULL THEN 'gone' ELSE 'live' END AS state,
+                   coalesce(stopped_at, gone_at) AS ended_at
+              FROM jobs.worker_instance
+             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - $1 * interval '1 millisecond'
+             ORDER BY state DESC, kind, started_at
+            """, [Int(recent.inSeconds * 1000)]
+        ).map { row in
+            Instance(id: try row.decode("id"), kind: try row.decode("kind"), host: try row.decode("host"), pid: try row.decode("pid"),
+                     version: try row.decode("version"), queues: try row.decode("queues"), concurrency: try row.decode("concurrency"),
+                     startedAt: try row.decode("started_at"), heartbeatAt: try row.decode("heartbeat_at"), jobsDone: try row.decode("jobs_done"),
+                     jobsFailed: try row.decode("jobs_failed"), state: try row.decode("state"), endedAt: try row.decode("ended_at"))
+        }
+    }
+}
