@@ -1,0 +1,93 @@
+import Foundation
+import PostgresClient
+
+/// What `timebank top` shows, read from PostgreSQL alone: per queue, jobs
+/// waiting and running, completed and failed per second over the last
+/// `window`, the oldest waiting job's age; per worker instance, its
+/// counters and heartbeat (rates come from two snapshots: ``TopView``).
+public struct TopSnapshot: Sendable, Equatable {
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var paused: Bool
+        public var waiting: Int
+        public var running: Int
+        public var completedPerSecond: Double
+        public var failedPerSecond: Double
+        public var oldestWaitingSeconds: Double?
+
+        public init(name: String, paused: Bool = false, waiting: Int, running: Int, completedPerSecond: Double,
+                    failedPerSecond: Double, oldestWaitingSeconds: Double?) {
+            self.name = name
+            self.paused = paused
+            self.waiting = waiting
+            self.running = running
+            self.completedPerSecond = completedPerSecond
+            self.failedPerSecond = failedPerSecond
+            self.oldestWaitingSeconds = oldestWaitingSeconds
+        }
+    }
+
+    public struct Worker: Sendable, Equatable {
+        public var id: String
+        public var state: String
+        public var jobsDone: Int
+        public var jobsFailed: Int
+        public var heartbeatAgeSeconds: Double
+
+        public init(id: String, state: String, jobsDone: Int, jobsFailed: Int, heartbeatAgeSeconds: Double) {
+            self.id = id
+            self.state = state
+            self.jobsDone = jobsDone
+            self.jobsFailed = jobsFailed
+            self.heartbeatAgeSeconds = heartbeatAgeSeconds
+        }
+    }
+
+    public var takenAt: Date
+    public var queues: [Queue]
+    public var workers: [Worker]
+
+    public init(takenAt: Date, queues: [Queue], workers: [Worker]) {
+        self.takenAt = takenAt
+        self.queues = queues
+        self.workers = workers
+    }
+
+    /// One read of the job table's partial indexes and the worker registry.
+    public static func take(_ connection: PostgresConnection, window: Duration = .seconds(5)) async throws -> TopSnapshot {
+        let milliseconds = Int(window.inSeconds * 1000)
+        let queues = try await connection.query(
+            """
+            WITH names AS (SELECT DISTINCT queue FROM jobs.job UNION SELECT name FROM jobs.queue)
+            SELECT n.queue,
+                   coalesce((SELECT paused FROM jobs.queue WHERE name = n.queue), false) AS paused,
+                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'available')::integer AS waiting,
+                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'running')::integer AS running,
+                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'completed'
+                       AND finalized_at > now() - $1 * interval '1 millisecond')::float8 / ($1 / 1000.0) AS completed_rate,
+                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state IN ('retryable', 'discarded')
+                       AND attempted_at > now() - $1 * interval '1 millisecond')::float8 / ($1 / 1000.0) AS failed_rate,
+                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs.job
+                     WHERE queue = n.queue AND state = 'available' AND run_at <= now()) AS oldest
+              FROM names n ORDER BY n.queue
+            """, [milliseconds]
+        ).map { row in
+            Queue(name: try row.decode("queue"), paused: try row.decode("paused"), waiting: try row.decode("waiting"),
+                  running: try row.decode("running"), completedPerSecond: try row.decode("completed_rate"),
+                  failedPerSecond: try row.decode("failed_rate"), oldestWaitingSeconds: try row.decode("oldest"))
+        }
+        let workers = try await connection.query(
+            """
+            SELECT id, CASE WHEN stopped_at IS NOT NULL THEN 'stopped' WHEN gone_at IS NOT NULL THEN 'gone' ELSE 'live' END AS state,
+                   jobs_done, jobs_failed, extract(epoch FROM now() - heartbeat_at)::float8 AS age
+              FROM jobs.worker_instance
+             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - interval '10 minutes'
+             ORDER BY kind, started_at
+            """
+        ).map { row in
+            Worker(id: try row.decode("id"), state: try row.decode("state"), jobsDone: try row.decode("jobs_done"),
+                   jobsFailed: try row.decode("jobs_failed"), heartbeatAgeSeconds: try row.decode("age"))
+        }
+        return TopSnapshot(takenAt: Date(), queues: queues, workers: workers)
+    }
+}
