@@ -31,8 +31,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        // Tests only: the HTTP receiver standing for gateways and insurers (builds in ~15 s).
+        // The workers' /metrics and health endpoints, and the tests' HTTP receiver (builds in ~15 s).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -73,6 +74,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // The notification templates (text files, Chinese first).
             resources: [.copy("Templates")]

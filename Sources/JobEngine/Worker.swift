@@ -65,6 +65,9 @@ public actor Worker: Service {
         }
     }
 
+    /// Shutting down: claiming nothing new (readiness checks say so).
+    public var isDraining: Bool { stopping }
+
     /// Stops claiming and wakes every producer, so `run()` winds down.
     public func beginShutdown() {
         guard !stopping else { return }
@@ -171,6 +174,11 @@ public actor Worker: Service {
                 if event == .reconnected { idle = false }
             } catch {
                 if stopping { break }
+                // Cancelled (the service group is going down): stop as on SIGTERM, do not spin.
+                if Task.isCancelled {
+                    beginShutdown()
+                    break
+                }
                 if failures == 0 {
                     logger.warning("cannot claim jobs; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 }
@@ -419,7 +427,7 @@ public actor Worker: Service {
                     nextRenewal = now + renewEvery
                 }
                 if now >= nextHeartbeat {
-                    let (done, failed) = await counts()
+                    let (done, failed) = counts()
                     try await WorkerRegistry.heartbeat(connection, id: instanceID, done: done, failed: failed)
                     let gone = try await WorkerRegistry.markGone(connection, silentFor: configuration.goneAfter)
                     if !gone.isEmpty { logger.warning("workers stopped heartbeating; marked gone", metadata: ["workers": "\(gone)"]) }

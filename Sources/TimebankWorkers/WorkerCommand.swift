@@ -2,7 +2,10 @@ import ArgumentParser
 import JobEngine
 import Logging
 import PostgresClient
+import CoreMetrics
+import Prometheus
 import ServiceLifecycle
+import TimebankDatabase
 
 /// The command line every worker executable shares: the same flags in
 /// each, so operators learn them once.
@@ -22,6 +25,8 @@ public struct WorkerOptions: ParsableArguments {
         valueName: "role"))
     public var databaseRole: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") public var logLevel = "info"
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this port (0: any free one).", valueName: "port"))
+    public var metricsPort: Int?
 
     public init() {}
 
@@ -34,6 +39,9 @@ public struct WorkerOptions: ParsableArguments {
             handler.logLevel = level
             return handler
         }
+        // Metrics first: the runtime and the handlers take their factory when they are made.
+        let prometheus = PrometheusCollectorRegistry()
+        if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus)) }
         var configuration = kind.configuration()
         if let concurrency { configuration.concurrency = concurrency }
         if let claimBatch { configuration.claimBatch = claimBatch }
@@ -61,7 +69,20 @@ public struct WorkerOptions: ParsableArguments {
             await connection.close()
         }
         let worker = try Worker(configuration: configuration, settings: settings, registry: registry, logger: logger)
-        let group = ServiceGroup(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [worker]
+        if let metricsPort {
+            guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port: 0 to 65535") }
+            let known = (try? Migration.load(from: Migration.defaultDirectory()))?.count
+            let readiness = Readiness(settings: settings, migrations: known, draining: { await worker.isDraining })
+            let server = try ObservabilityServer(port: UInt16(metricsPort), registry: prometheus, readiness: readiness, logger: logger)
+            services.insert(server, at: 0)  // shut down after the worker (in reverse order)
+            Task {
+                if let port = try? await server.listeningPort() {
+                    logger.info("serving /metrics, /healthz and /readyz", metadata: ["port": "\(port)"])
+                }
+            }
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

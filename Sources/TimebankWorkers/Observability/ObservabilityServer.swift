@@ -1,0 +1,116 @@
+import FlyingFox
+import Foundation
+import JobEngine
+import Logging
+import Prometheus
+import PostgresClient
+import ServiceLifecycle
+import TimebankDatabase
+
+/// A worker's small HTTP server (`--metrics-port`), a swift-service-lifecycle
+/// `Service` beside the worker:
+/// - `GET /metrics`: Prometheus text of everything recorded through
+///   swift-metrics (the job engine's counters and timers, settlement,
+///   deliveries, claims).
+/// - `GET /healthz`: 200 while the process runs.
+/// - `GET /readyz`: 200 when PostgreSQL answers within a second, every
+///   migration the worker knows is applied, and the worker is not draining;
+///   503 naming what is not.
+public final class ObservabilityServer: Service, @unchecked Sendable {
+    // Set once in init; FlyingFox's server is an actor.
+    private let server: HTTPServer
+    private let registry: PrometheusCollectorRegistry
+    private let readiness: Readiness
+    private let logger: Logger
+
+    public init(port: UInt16, registry: PrometheusCollectorRegistry, readiness: Readiness, logger: Logger) throws {
+        self.registry = registry
+        self.readiness = readiness
+        self.logger = logger
+        server = HTTPServer(address: try .inet(ip4: "0.0.0.0", port: port), timeout: 15, logger: .disabled)
+    }
+
+    /// The port it listens on (useful with port 0: any free one).
+    public func listeningPort() async throws -> UInt16 {
+        try await server.waitUntilListening()
+        guard case .ip4(_, let port) = await server.listeningAddress else { throw CocoaError(.featureUnsupported) }
+        return port
+    }
+
+    public func run() async throws {
+        let registry = self.registry, readiness = self.readiness
+        await server.appendRoute("GET /metrics") { _ in
+            HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: Data(registry.emitToBuffer()))
+        }
+        await server.appendRoute("GET /healthz") { _ in HTTPResponse(statusCode: .ok, body: Data("ok\n".utf8)) }
+        await server.appendRoute("GET /readyz") { _ in
+            let problems = await readiness.problems()
+            return problems.isEmpty
+                ? HTTPResponse(statusCode: .ok, body: Data("ready\n".utf8))
+                : HTTPResponse(statusCode: .serviceUnavailable, body: Data((problems.joined(separator: "\n") + "\n").utf8))
+        }
+        // Stopped last (see WorkerOptions.run): /readyz says "draining" while the worker drains.
+        // Its end is never an error that should take the worker down with it.
+        do {
+            try await withGracefulShutdownHandler {
+                try await server.run()
+            } onGracefulShutdown: {
+                Task { await self.server.stop(timeout: 1) }
+            }
+        } catch {
+            if !Task.isShuttingDownGracefully && !Task.isCancelled {
+                logger.warning("the metrics server stopped", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// What `/readyz` checks.
+public actor Readiness {
+    private let settings: ConnectionSettings
+    private let migrations: Int?
+    private let draining: @Sendable () async -> Bool
+    private var connection: PostgresConnection?
+
+    /// `migrations`: how many migration files this build knows (nil: unknown, not checked).
+    public init(settings: ConnectionSettings, migrations: Int?, draining: @escaping @Sendable () async -> Bool) {
+        self.settings = settings
+        self.migrations = migrations
+        self.draining = draining
+    }
+
+    /// What keeps the worker from being ready; empty when it is.
+    public func problems() async -> [String] {
+        var problems: [String] = []
+        if await draining() { problems.append("draining: shutting down") }
+        do {
+            let applied = try await withTimeout(.seconds(1)) { try await self.appliedMigrations() }
+            if let migrations, applied < migrations {
+                problems.append("migrations: \(applied) of \(migrations) applied (run timebank migrate)")
+            }
+        } catch {
+            problems.append("database: not answering (\(type(of: error)))")
+            if let stale = connection { connection = nil; Task { await stale.close() } }
+        }
+        return problems
+    }
+
+    private func appliedMigrations() async throws -> Int {
+        if connection == nil { connection = try await PostgresConnection.connect(settings) }
+        return try await connection!.query("SELECT count(*)::integer AS n FROM meta.applied_migrations")[0].decode("n", as: Int.self)
+    }
+}
+
+/// The first of `body` and a timer.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw CancellationError()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
