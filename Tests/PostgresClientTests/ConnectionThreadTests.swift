@@ -10,23 +10,28 @@ import Testing
         try await TestDatabase.with(migrated: false) { database in
             var connections: [PostgresConnection] = []
             for _ in 0..<6 { connections.append(try await database.connect()) }
+            let done = SleepersDone()
             let sleepers = connections.map { connection in
-                Task { try await connection.query("SELECT pg_sleep(1.5)") }
+                Task {
+                    try await connection.query("SELECT pg_sleep(3)")
+                    await done.one()
+                }
             }
             try await Task.sleep(for: .milliseconds(100))
             // Six calls now block in libpq, three times more than the pool
-            // has threads. Work on the pool must still get through at once;
-            // were the sleepers on the pool, this would wait ~1.5 s.
-            let started = ContinuousClock.now
+            // has threads. Work on the pool must still get through while
+            // they sleep; were the sleepers on the pool, it would get through
+            // only once they returned. (No wall-clock bound: a busy machine
+            // may be slow, but not 3 s slow.)
             var ticks = 0
             for _ in 0..<10 {
                 try await Task.sleep(for: .milliseconds(5))
                 ticks += 1
             }
-            let elapsed = started.duration(to: .now)
             #expect(ticks == 10)
-            #expect(elapsed < .milliseconds(1000), "the shared pool was stalled for \(elapsed)")
+            #expect(await done.count == 0, "the shared pool was stalled until the blocking calls returned")
             for sleeper in sleepers { _ = try await sleeper.value }
+            #expect(await done.count == 6)
         }
     }
 
@@ -46,4 +51,10 @@ import Testing
             #expect(outside != first)
         }
     }
+}
+
+/// How many of the blocking calls have returned.
+actor SleepersDone {
+    private(set) var count = 0
+    func one() { count += 1 }
 }
