@@ -97,6 +97,39 @@ import Testing
         } }
     }
 
+    /// Issue 9: a rolling restart (SIGTERM, wait, start the new one) of
+    /// every settlement replica in turn while check-outs keep arriving.
+    @Test func aRollingRestartOfEverySettlementReplicaLosesNothingAndRunsNothingTwice() async throws {
+        try await WorkerProcess.killingOnFailure { try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let services = try await SettlementFixture.prepare(connection, services: 10_000)
+            var workers = try (0..<3).map { _ in try settlementWorker(database.settings) }
+            var restarted = 0
+            for (index, chunk) in stride(from: 0, to: services.count, by: 250).enumerated() {
+                try await SettlementFixture.checkOut(connection, Array(services[chunk..<min(chunk + 250, services.count)]))
+                // Every tenth chunk, the next replica goes down gracefully and its successor starts.
+                if index % 10 == 5, restarted < workers.count {
+                    let old = workers[restarted]
+                    old.signal(SIGTERM)
+                    #expect(await old.wait() == 0, "a graceful stop: \(old.output.suffix(2000))")
+                    workers[restarted] = try settlementWorker(database.settings)
+                    restarted += 1
+                }
+            }
+            #expect(restarted == 3)
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+            let minutes = try await expectEverythingSettledOnce(connection, services: 10_000)
+            #expect(minutes == 449_883)
+            // Handed back at the stop, not rescued after a lease ran out.
+            #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE errors::text LIKE '%rescued%'") == 0)
+            #expect(try await number(connection, "SELECT count(*) FROM jobs.worker_instance WHERE stopped_at IS NOT NULL") == 6)
+            print("settlement rolling restart: 10000 check-outs, 3 replicas restarted one by one, \(minutes) minutes credited once")
+            await connection.close()
+        } }
+    }
+
     /// `pg_ctl restart -m immediate` under two settlement processes, on a
     /// cluster of the test's own.
     @Test func aDatabaseRestartMidRunLosesAndDoublesNothing() async throws {
