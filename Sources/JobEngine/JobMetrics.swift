@@ -42,6 +42,14 @@ struct JobMetrics: Sendable {
             .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
+    /// Each queue the worker serves, sampled with its heartbeat: jobs
+    /// waiting (`jobs_waiting`) and the oldest waiting job's age
+    /// (`job_oldest_waiting_seconds`), for alerts on a queue backing up.
+    func queue(_ queue: String, waiting: Int, oldestSeconds: Double) {
+        Gauge(label: "jobs_waiting", dimensions: [("queue", queue)], factory: factory).record(waiting)
+        Gauge(label: "job_oldest_waiting_seconds", dimensions: [("queue", queue)], factory: factory).record(oldestSeconds)
+    }
+
     func rescued(_ count: Int) {
         guard count > 0 else { return }
         Counter(label: "jobs_rescued_total", factory: factory).increment(by: count)

@@ -431,6 +431,9 @@ public actor Worker: Service {
                     try await WorkerRegistry.heartbeat(connection, id: instanceID, done: done, failed: failed)
                     let gone = try await WorkerRegistry.markGone(connection, silentFor: configuration.goneAfter)
                     if !gone.isEmpty { logger.warning("workers stopped heartbeating; marked gone", metadata: ["workers": "\(gone)"]) }
+                    for (queue, waiting, oldest) in try await WorkerRegistry.queueDepths(connection, queues: configuration.queues) {
+                        metrics.queue(queue, waiting: waiting, oldestSeconds: oldest)
+                    }
                     nextHeartbeat = now + configuration.heartbeatInterval
                 }
                 if now >= nextPromotion {

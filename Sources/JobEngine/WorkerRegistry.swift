@@ -41,6 +41,19 @@ public enum WorkerRegistry {
             [id, done, failed])
     }
 
+    /// Jobs waiting in each of `queues` and the oldest one's age, for the queue gauges.
+    static func queueDepths(_ connection: isolated PostgresConnection, queues: [String]) throws -> [(String, Int, Double)] {
+        try connection.query(
+            """
+            SELECT q.name AS queue, count(j.id)::integer AS waiting,
+                   coalesce(extract(epoch FROM now() - min(j.run_at)), 0)::float8 AS oldest
+              FROM unnest($1::text[]) AS q(name)
+              LEFT JOIN jobs.job j ON j.queue = q.name AND j.state = 'available' AND j.run_at <= now()
+             GROUP BY q.name
+            """, [queues]
+        ).map { (try $0.decode("queue", as: String.self), try $0.decode("waiting", as: Int.self), try $0.decode("oldest", as: Double.self)) }
+    }
+
     /// A worker process as the registry knows it.
     public struct Instance: Sendable, Equatable {
         public var id: String

@@ -183,7 +183,7 @@ public struct LocalCluster: Sendable {
     }
 
     /// Asks the kernel for a free port on 127.0.0.1.
-    static func freeLoopbackPort() throws -> Int {
+    public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("cannot open a socket to find a free port") }
         defer { close(fd) }

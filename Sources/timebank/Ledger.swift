@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PostgresClient
 import TimebankWorkers
 
@@ -20,11 +21,29 @@ struct Ledger: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
+        @Option(help: ArgumentHelp(
+            "Also write the outcome as Prometheus text (timebank_ledger_verify_ok, timebank_ledger_verify_timestamp_seconds) to this file, for node_exporter's textfile collector when verify runs on a schedule.",
+            valueName: "file"))
+        var metricsFile: String?
 
         func run() async throws {
             let connection = try await PostgresConnection.connect(try await database.resolve())
             let checks = try await LedgerVerifier.run(connection)
             await connection.close()
+            if let metricsFile {
+                let ok = checks.allSatisfy { $0.problem == nil } ? 1 : 0
+                let text = """
+                    # HELP timebank_ledger_verify_ok 1 if the last timebank ledger verify passed.
+                    # TYPE timebank_ledger_verify_ok gauge
+                    timebank_ledger_verify_ok \(ok)
+                    # HELP timebank_ledger_verify_timestamp_seconds When the last timebank ledger verify ran.
+                    # TYPE timebank_ledger_verify_timestamp_seconds gauge
+                    timebank_ledger_verify_timestamp_seconds \(Int(Date().timeIntervalSince1970))
+
+                    """
+                // Written whole, then renamed: the collector never reads half a file.
+                try text.write(toFile: metricsFile, atomically: true, encoding: .utf8)
+            }
             for check in checks {
                 print("\(check.problem == nil ? "ok    " : "BROKEN") \(check.name)\(check.problem.map { ": \($0)" } ?? "")")
             }
