@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JobEngine
 import Logging
 import PostgresClient
@@ -9,23 +10,27 @@ import TimebankDatabase
 
 /// The command line every worker executable shares: the same flags in
 /// each, so operators learn them once.
+///
+/// Each tuning flag may also come from the environment, under the same
+/// name everywhere (`--claim-batch` is `TIMEBANK_CLAIM_BATCH`); a flag wins
+/// over its variable, and a variable over the worker's default.
 public struct WorkerOptions: ParsableArguments {
     @OptionGroup public var database: DatabaseOptions
-    @Option(help: "Jobs run at once (default: the worker's own).") public var concurrency: Int?
-    @Option(help: "Jobs claimed per statement (default: the worker's own).") public var claimBatch: Int?
-    @Option(help: "Jobs claimed ahead of free slots.") public var prefetch: Int?
-    @Option(help: "How often an idle worker polls for jobs besides being notified, in milliseconds.") public var pollMilliseconds: Int?
-    @Option(help: "How long a claimed job stays held without renewal, in milliseconds (a dead worker's jobs are rescued after it).")
+    @Option(help: "Jobs run at once (default: the worker's own; env TIMEBANK_CONCURRENCY).") public var concurrency: Int?
+    @Option(help: "Jobs claimed per statement (default: the worker's own; env TIMEBANK_CLAIM_BATCH).") public var claimBatch: Int?
+    @Option(help: "Jobs claimed ahead of free slots (env TIMEBANK_PREFETCH).") public var prefetch: Int?
+    @Option(help: "How often an idle worker polls for jobs besides being notified, in milliseconds (env TIMEBANK_POLL_MILLISECONDS).") public var pollMilliseconds: Int?
+    @Option(help: "How long a claimed job stays held without renewal, in milliseconds (a dead worker's jobs are rescued after it; env TIMEBANK_LEASE_MILLISECONDS).")
     public var leaseMilliseconds: Int?
-    @Option(help: "How often expired leases are looked for, in milliseconds.") public var rescueMilliseconds: Int?
-    @Option(help: "How often the worker heartbeats in the registry (timebank workers), in milliseconds.") public var heartbeatMilliseconds: Int?
-    @Option(help: "After how long without a heartbeat a worker is marked gone, in milliseconds.") public var goneAfterMilliseconds: Int?
+    @Option(help: "How often expired leases are looked for, in milliseconds (env TIMEBANK_RESCUE_MILLISECONDS).") public var rescueMilliseconds: Int?
+    @Option(help: "How often the worker heartbeats in the registry (timebank workers), in milliseconds (env TIMEBANK_HEARTBEAT_MILLISECONDS).") public var heartbeatMilliseconds: Int?
+    @Option(help: "After how long without a heartbeat a worker is marked gone, in milliseconds (env TIMEBANK_GONE_AFTER_MILLISECONDS).") public var goneAfterMilliseconds: Int?
     @Option(help: ArgumentHelp(
-        "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own).",
+        "Database role the sessions act as; the login user must be a member (default: timebank_<worker>; 'none': the login user's own; env TIMEBANK_DATABASE_ROLE).",
         valueName: "role"))
     public var databaseRole: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") public var logLevel = "info"
-    @Option(help: ArgumentHelp("Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this port (0: any free one).", valueName: "port"))
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env TIMEBANK_LOG_LEVEL).") public var logLevel = "info"
+    @Option(help: ArgumentHelp("Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this port (0: any free one; env TIMEBANK_METRICS_PORT).", valueName: "port"))
     public var metricsPort: Int?
 
     public init() {}
@@ -33,26 +38,22 @@ public struct WorkerOptions: ParsableArguments {
     /// Runs `kind`'s worker until SIGTERM or SIGINT, then shuts down
     /// gracefully (running jobs finish within the grace, the rest go back).
     public func run(_ kind: WorkerKind, runtime: WorkerRuntime? = nil) async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let environment = ProcessInfo.processInfo.environment
+        let logLevelName = try Self.setting(logLevel == "info" ? nil : logLevel, "TIMEBANK_LOG_LEVEL", environment) ?? "info"
+        guard let level = Logger.Level(rawValue: logLevelName) else {
+            throw ValidationError("--log-level / TIMEBANK_LOG_LEVEL: \(logLevelName) is not a log level")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        let metricsPort: Int? = try Self.setting(self.metricsPort, "TIMEBANK_METRICS_PORT", environment)
         // Metrics first: the runtime and the handlers take their factory when they are made.
         let prometheus = PrometheusCollectorRegistry()
         if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus)) }
         var configuration = kind.configuration()
-        if let concurrency { configuration.concurrency = concurrency }
-        if let claimBatch { configuration.claimBatch = claimBatch }
-        if let prefetch { configuration.prefetch = prefetch }
-        if let leaseMilliseconds { configuration.lease = .milliseconds(leaseMilliseconds) }
-        if let rescueMilliseconds { configuration.rescueInterval = .milliseconds(rescueMilliseconds) }
-        if let pollMilliseconds { configuration.pollInterval = .milliseconds(pollMilliseconds) }
-        if let heartbeatMilliseconds { configuration.heartbeatInterval = .milliseconds(heartbeatMilliseconds) }
-        if let goneAfterMilliseconds { configuration.goneAfter = .milliseconds(goneAfterMilliseconds) }
-        configuration.version = WorkerKind.version
-        if let databaseRole { configuration.databaseRole = databaseRole == "none" ? nil : databaseRole }
+        try apply(to: &configuration, environment: environment)
         let settings = try await database.resolve(applicationName: kind.executable)
         let logger = Logger(label: "timebank.\(kind.executable)")
         let registry = try kind.registry(runtime)
@@ -84,5 +85,44 @@ public struct WorkerOptions: ParsableArguments {
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+    /// The environment variable of each tuning flag: the same names for every worker.
+    public static let environmentVariables: [(flag: String, variable: String)] = [
+        ("--concurrency", "TIMEBANK_CONCURRENCY"), ("--claim-batch", "TIMEBANK_CLAIM_BATCH"), ("--prefetch", "TIMEBANK_PREFETCH"),
+        ("--poll-milliseconds", "TIMEBANK_POLL_MILLISECONDS"), ("--lease-milliseconds", "TIMEBANK_LEASE_MILLISECONDS"),
+        ("--rescue-milliseconds", "TIMEBANK_RESCUE_MILLISECONDS"), ("--heartbeat-milliseconds", "TIMEBANK_HEARTBEAT_MILLISECONDS"),
+        ("--gone-after-milliseconds", "TIMEBANK_GONE_AFTER_MILLISECONDS"), ("--database-role", "TIMEBANK_DATABASE_ROLE"),
+        ("--log-level", "TIMEBANK_LOG_LEVEL"), ("--metrics-port", "TIMEBANK_METRICS_PORT"),
+    ]
+
+    /// The tuning flags, else their environment variables, else the worker's defaults.
+    public func apply(to configuration: inout WorkerConfiguration, environment: [String: String]) throws {
+        if let value: Int = try Self.setting(concurrency, "TIMEBANK_CONCURRENCY", environment) { configuration.concurrency = value }
+        if let value: Int = try Self.setting(claimBatch, "TIMEBANK_CLAIM_BATCH", environment) { configuration.claimBatch = value }
+        if let value: Int = try Self.setting(prefetch, "TIMEBANK_PREFETCH", environment) { configuration.prefetch = value }
+        if let value: Int = try Self.setting(leaseMilliseconds, "TIMEBANK_LEASE_MILLISECONDS", environment) { configuration.lease = .milliseconds(value) }
+        if let value: Int = try Self.setting(rescueMilliseconds, "TIMEBANK_RESCUE_MILLISECONDS", environment) {
+            configuration.rescueInterval = .milliseconds(value)
+        }
+        if let value: Int = try Self.setting(pollMilliseconds, "TIMEBANK_POLL_MILLISECONDS", environment) { configuration.pollInterval = .milliseconds(value) }
+        if let value: Int = try Self.setting(heartbeatMilliseconds, "TIMEBANK_HEARTBEAT_MILLISECONDS", environment) {
+            configuration.heartbeatInterval = .milliseconds(value)
+        }
+        if let value: Int = try Self.setting(goneAfterMilliseconds, "TIMEBANK_GONE_AFTER_MILLISECONDS", environment) {
+            configuration.goneAfter = .milliseconds(value)
+        }
+        if let role: String = try Self.setting(databaseRole, "TIMEBANK_DATABASE_ROLE", environment) {
+            configuration.databaseRole = role == "none" ? nil : role
+        }
+        configuration.version = WorkerKind.version
+        try configuration.validate()
+    }
+
+    /// A flag's value, else its environment variable's (a bad one named), else nil.
+    static func setting<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
+        if let flag { return flag }
+        guard let text = environment[variable], !text.isEmpty else { return nil }
+        guard let value = T(text) else { throw ValidationError("\(variable): \(text) is not a valid value") }
+        return value
     }
 }
