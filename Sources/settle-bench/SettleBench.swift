@@ -25,25 +25,36 @@ struct SettleBench: AsyncParsableCommand {
     @Option(help: "Peer-bench directory (its sql/settlement.pgbench and limits/settle_batch10.pgbench).")
     var peerBench = "../shared/peer-bench"
     @Option(help: "Each settlement-worker's --claim-batch (default: its own).") var claimBatch: Int?
-    @Option(help: "Each settlement-worker's --concurrency (default: its own).") var concurrency: Int?
-    var workerArguments: [String] {
+    @Option(help: "Each settlement-worker's --concurrency, comma-separated to compare several (default: its own).")
+    var concurrency: String?
+    @Option(help: ArgumentHelp("Also draw throughput by processes and concurrency, beside pgbench, as an SVG chart here.", valueName: "file"))
+    var chart: String?
+
+    func workerArguments(concurrency: Int?) -> [String] {
         (claimBatch.map { ["--claim-batch", String($0)] } ?? []) + (concurrency.map { ["--concurrency", String($0)] } ?? [])
     }
 
     func run() async throws {
         let server = ConnectionSettings(conninfo: databaseURL, applicationName: "settle-bench")
-        print("settle-bench: \(services) services per run, processes \(processes), worker args \(workerArguments)")
+        let concurrencies: [Int?] = concurrency.map { $0.split(separator: ",").compactMap { Int($0) } } ?? [nil]
+        print("settle-bench: \(services) services per run, processes \(processes), concurrency \(concurrency ?? "the worker's own")")
         var rows: [(String, Double, String)] = []
-        for count in processes.split(separator: ",").compactMap({ Int($0) }) {
-            let settings = try await freshDatabase(server, "settle_bench")
-            let drain = try await runDrain(settings, processes: count)
-            print(String(format: "ours, %d process(es): %.0f settlements/s (%d in %.2f s); check-out to credited in that backlog p50/p95/p99 %@",
-                         count, drain.rate, services, drain.seconds, drain.latency))
-            rows.append(("ours, \(count) settlement-worker process(es), backlog of \(services)", drain.rate, drain.latency))
-            guard pacedServices > 0 else { continue }
-            let paced = try await runPaced(try await freshDatabase(server, "settle_bench"), processes: count)
-            print("ours, \(count) process(es), \(pacedRate) check-outs/s: check-out to credited p50/p95/p99 \(paced)")
-            rows.append(("ours, \(count) process(es), paced at \(pacedRate)/s", Double(pacedRate), paced))
+        var measured: [ScalingChart.Point] = []
+        for workerConcurrency in concurrencies {
+            let label = workerConcurrency.map { "concurrency \($0)" } ?? "default concurrency"
+            for count in processes.split(separator: ",").compactMap({ Int($0) }) {
+                let settings = try await freshDatabase(server, "settle_bench")
+                let drain = try await runDrain(settings, processes: count, arguments: workerArguments(concurrency: workerConcurrency))
+                print(String(format: "ours, %d process(es), %@: %.0f settlements/s (%d in %.2f s); check-out to credited in that backlog p50/p95/p99 %@",
+                             count, label, drain.rate, services, drain.seconds, drain.latency))
+                rows.append(("ours, \(count) settlement-worker process(es), \(label), backlog of \(services)", drain.rate, drain.latency))
+                measured.append(ScalingChart.Point(processes: count, series: label, rate: drain.rate))
+                guard pacedServices > 0 else { continue }
+                let paced = try await runPaced(try await freshDatabase(server, "settle_bench"), processes: count,
+                                               arguments: workerArguments(concurrency: workerConcurrency))
+                print("ours, \(count) process(es), \(label), \(pacedRate) check-outs/s: check-out to credited p50/p95/p99 \(paced)")
+                rows.append(("ours, \(count) process(es), \(label), paced at \(pacedRate)/s", Double(pacedRate), paced))
+            }
         }
         guard pgbenchSeconds > 0 else { return }
         let pgbench = try await runPGBench(server, script: "sql/settlement.pgbench")
@@ -59,6 +70,11 @@ struct SettleBench: AsyncParsableCommand {
         }
         print(String(format: "| pgbench settlement.pgbench, 8 clients | %.0f | 1.00x | %@ (one transaction) |", pgbench.rate, pgbench.latency))
         print(String(format: "| pgbench settle_batch10.pgbench, 8 clients | %.0f | %.2fx | |", batch.rate * 10, batch.rate * 10 / pgbench.rate))
+        if let chart {
+            let svg = ScalingChart(points: measured, baseline: pgbench.rate, baselineName: "pgbench, 1 settlement per commit").svg()
+            try svg.write(toFile: chart, atomically: true, encoding: .utf8)
+            print("chart: \(chart)")
+        }
     }
 
     /// A new, migrated database.
@@ -70,7 +86,7 @@ struct SettleBench: AsyncParsableCommand {
         return settings
     }
 
-    func startWorkers(_ settings: ConnectionSettings, _ count: Int) throws -> [pid_t] {
+    func startWorkers(_ settings: ConnectionSettings, _ count: Int, _ workerArguments: [String]) throws -> [pid_t] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("settlement-worker").path
         var environment = ProcessInfo.processInfo.environment
@@ -119,11 +135,11 @@ struct SettleBench: AsyncParsableCommand {
         return String(format: "%.1f / %.1f / %.1f ms", p[0], p[1], p[2])
     }
 
-    func runDrain(_ settings: ConnectionSettings, processes count: Int) async throws -> (rate: Double, seconds: Double, latency: String) {
+    func runDrain(_ settings: ConnectionSettings, processes count: Int, arguments: [String]) async throws -> (rate: Double, seconds: Double, latency: String) {
         let connection = try await PostgresConnection.connect(settings)
         let ids = try await SettlementFixture.prepare(connection, services: services)
         try await connection.executeScript("VACUUM ANALYZE")
-        let workers = try startWorkers(settings, count)
+        let workers = try startWorkers(settings, count, arguments)
         try await waitIdle(connection, count)
         for chunk in stride(from: 0, to: ids.count, by: 1000) {
             try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
@@ -142,11 +158,11 @@ struct SettleBench: AsyncParsableCommand {
         return (Double(ids.count) / seconds, seconds, text)
     }
 
-    func runPaced(_ settings: ConnectionSettings, processes count: Int) async throws -> String {
+    func runPaced(_ settings: ConnectionSettings, processes count: Int, arguments: [String]) async throws -> String {
         let connection = try await PostgresConnection.connect(settings)
         let ids = try await SettlementFixture.prepare(connection, services: pacedServices, elders: 100, volunteers: 5000)
         try await connection.executeScript("VACUUM ANALYZE")
-        let workers = try startWorkers(settings, count)
+        let workers = try startWorkers(settings, count, arguments)
         try await waitIdle(connection, count)
         // Ten check-outs every 10 ms at 1,000/s: small transactions, as check-outs come.
         let perTick = max(1, pacedRate / 100)
