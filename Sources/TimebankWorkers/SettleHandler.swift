@@ -13,15 +13,18 @@ public struct SettleHandler: BatchJobHandler {
 
     private let settledMinutes: Counter
     private let settledServices: Counter
+    /// Check-out to credited, per service (the objective of the settlement alert).
+    private let creditedAfter: Timer
 
     public init(metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         settledMinutes = Counter(label: "timebank_settled_minutes_total", factory: metricsFactory)
         settledServices = Counter(label: "timebank_settled_services_total", factory: metricsFactory)
+        creditedAfter = Timer(label: "timebank_checkout_to_credit_seconds", factory: metricsFactory)
     }
 
     public func run(_ batch: [Subject], connection: isolated PostgresConnection) throws -> [JobOutcome] {
         let rows = try connection.query(
-            "SELECT service_id, minutes, deferred FROM bank.settlement_settle($1)", [batch.map(\.id)])
+            "SELECT service_id, minutes, deferred, credited_after_seconds FROM bank.settlement_settle($1)", [batch.map(\.id)])
         var minutes = 0, settled = 0
         var deferred: Set<Int64> = []
         for row in rows {
@@ -30,6 +33,9 @@ public struct SettleHandler: BatchJobHandler {
             } else {
                 minutes += try row.decode("minutes", as: Int.self)
                 settled += 1
+                if let seconds = try row.decode("credited_after_seconds", as: Double?.self) {
+                    creditedAfter.recordNanoseconds(Int64(max(0, seconds) * 1e9))
+                }
             }
         }
         settledServices.increment(by: settled)
