@@ -64,7 +64,10 @@ public struct WorkerOptions: ParsableArguments {
             if let databaseRole = configuration.databaseRole { role = settings.with(parameter: "role", databaseRole) }
             let connection = try await PostgresConnection.connect(role)
             try await connection.transaction { connection in
-                if kind == .insuranceClaim { try RegistryExportHandler.scheduleYesterday(on: connection) }
+                if kind == .insuranceClaim {
+                    try RegistryExportHandler.scheduleYesterday(on: connection)
+                    try ClaimStateSampler.schedule(on: connection)
+                }
                 if kind == .notification { try SupervisionScan.schedule(on: connection) }
             }
             await connection.close()

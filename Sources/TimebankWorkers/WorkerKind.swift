@@ -81,7 +81,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         let handled: [String] = switch self {
         case .settlement: [SettleHandler.kind]
         case .notification: ["notify.dispatch", DeliverHandler.kind, SupervisionScan.kind]
-        case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind]
+        case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind, ClaimStateSampler.kind]
         default: []
         }
         return (steps.map(\.kind) + handled).sorted()
@@ -110,6 +110,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
             let runtime = try runtime ?? WorkerRuntime()
             registry.register(ClaimSendHandler(transport: runtime.transport, retry: runtime.claimRetry))
             registry.register(RegistryExportHandler(transport: runtime.transport, retryAfter: runtime.exportRetryAfter))
+            registry.register(ClaimStateSampler())
         default:
             break
         }

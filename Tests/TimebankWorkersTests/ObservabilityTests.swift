@@ -55,6 +55,22 @@ extension BankSuites {
             }
         }
 
+        @Test func theInsuranceClaimWorkerShowsClaimsByState() async throws {
+            try await Bank.with(workers: false) { bank in
+                try await WorkerProcess.killingOnFailure {
+                    let worker = try WorkerProcess.start("insurance-claim-worker", bank.database.settings,
+                                                         ["--metrics-port", "0", "--poll-milliseconds", "100"])
+                    let port = try await port(of: worker)
+                    try await bank.eventually("EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'claims.sample' AND state = 'scheduled')")
+                    let metrics = try await get(port, "/metrics").body
+                    #expect(metrics.contains(#"timebank_claims{state="paid"} 0"#), "\(metrics.prefix(2000))")
+                    #expect(metrics.contains(#"timebank_claims{state="validated"}"#))
+                    worker.signal(SIGTERM)
+                    #expect(await worker.wait() == 0)
+                }
+            }
+        }
+
         @Test func readinessFailsWhileTheDatabaseIsDownAndRecovers() async throws {
             let home = URL(fileURLWithPath: "/tmp/timebank-ready-test-\(UUID().uuidString.prefix(8))")
             let cluster = LocalCluster(home: home)
