@@ -110,15 +110,19 @@ let package = Package(
         .executableTarget(
             name: "job-bench",
             dependencies: [
+                "BenchSupport",
                 "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmarks' shared chart (an SVG of throughput by processes).
+        .target(name: "BenchSupport"),
         .executableTarget(
             name: "settle-bench",
             dependencies: [
+                "BenchSupport",
                 "TimebankWorkers",
                 "PostgresClient",
                 "TimebankDatabase",

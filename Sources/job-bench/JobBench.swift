@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Foundation
 import JobEngine
 import PostgresClient
@@ -27,6 +28,10 @@ struct JobBench: AsyncParsableCommand {
     var prefillFinished = 0
     @Flag(help: "Measure the drain only.") var drainOnly = false
     @Flag(help: "Turn autovacuum off for the jobs table during the run (to see its share).") var noAutovacuum = false
+    @Option(help: ArgumentHelp("Drain only, at each of these process counts (comma-separated) and each --sweep-concurrency; print a table.", valueName: "counts"))
+    var sweepProcesses: String?
+    @Option(help: ArgumentHelp("Concurrencies for --sweep-processes (comma-separated).", valueName: "values")) var sweepConcurrency = "10,50"
+    @Option(help: ArgumentHelp("With --sweep-processes, also draw the table as an SVG chart here.", valueName: "file")) var chart: String?
 
     func run() async throws {
         let server = try await LocalCluster.resolveSettings(applicationName: "job-bench")
@@ -37,11 +42,31 @@ struct JobBench: AsyncParsableCommand {
             CREATE TABLE test_runs (job_id bigint, attempt int, worker text, ran_at timestamptz DEFAULT clock_timestamp());
             """)
         var report: [(String, String)] = []
+        if let sweepProcesses {
+            var points: [ScalingChart.Point] = []
+            print("| processes | concurrency | jobs/s |\n| ---: | ---: | ---: |")
+            for workerConcurrency in sweepConcurrency.split(separator: ",").compactMap({ Int($0) }) {
+                for count in sweepProcesses.split(separator: ",").compactMap({ Int($0) }) {
+                    try await connection.executeScript("DELETE FROM jobs.job")
+                    _ = try await enqueueBatches(connection, count: jobs, batch: batch)
+                    let drain = try await drainWithWorkers(connection, settings, count: jobs, processes: count, concurrency: workerConcurrency)
+                    print("| \(count) | \(workerConcurrency) | \(format(drain.rate)) |")
+                    points.append(ScalingChart.Point(processes: count, series: "concurrency \(workerConcurrency)", rate: drain.rate))
+                }
+            }
+            if let chart {
+                try ScalingChart(title: "no-op jobs per second by worker processes", points: points, baseline: nil).svg()
+                    .write(toFile: chart, atomically: true, encoding: .utf8)
+                print("chart: \(chart)")
+            }
+            await connection.close()
+            return
+        }
         if drainOnly {
             if noAutovacuum { try await connection.executeScript("ALTER TABLE jobs.job SET (autovacuum_enabled = false)") }
             try await prefill(connection)
             _ = try await enqueueBatches(connection, count: jobs, batch: batch)
-            let drain = try await drainWithWorkers(connection, settings, count: jobs)
+            let drain = try await drainWithWorkers(connection, settings, count: jobs, processes: processes, concurrency: concurrency)
             print("drain with \(prefillFinished) finished and \(prefillFinished / 10) waiting jobs in the table: \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))")
             return
         }
@@ -53,7 +78,7 @@ struct JobBench: AsyncParsableCommand {
         let batched = try await enqueueBatches(connection, count: jobs, batch: batch)
         report.append(("enqueue in batches of \(batch), jobs/s", format(batched)))
 
-        let drain = try await drainWithWorkers(connection, settings, count: jobs)
+        let drain = try await drainWithWorkers(connection, settings, count: jobs, processes: processes, concurrency: concurrency)
         report.append(("drain, jobs/s (release -> last job finished)", format(drain.rate)))
         report.append(("drain, steady jobs/s (first -> last job start)", format(drain.steady)))
         report.append(("drain wall time, s", String(format: "%.2f", drain.seconds)))
@@ -121,7 +146,9 @@ struct JobBench: AsyncParsableCommand {
 
     struct Drain { var rate: Double; var steady: Double; var seconds: Double; var left: Int }
 
-    func drainWithWorkers(_ connection: PostgresConnection, _ settings: ConnectionSettings, count: Int) async throws -> Drain {
+    func drainWithWorkers(
+        _ connection: PostgresConnection, _ settings: ConnectionSettings, count: Int, processes: Int, concurrency: Int
+    ) async throws -> Drain {
         try await connection.executeScript("VACUUM ANALYZE jobs.job")
         try await connection.executeScript("CHECKPOINT")
         try await JobAdmin.setPaused(connection, queue: "bench", paused: true)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchSupport
 import Foundation
 import PostgresClient
 import TimebankDatabase
@@ -71,7 +72,8 @@ struct SettleBench: AsyncParsableCommand {
         print(String(format: "| pgbench settlement.pgbench, 8 clients | %.0f | 1.00x | %@ (one transaction) |", pgbench.rate, pgbench.latency))
         print(String(format: "| pgbench settle_batch10.pgbench, 8 clients | %.0f | %.2fx | |", batch.rate * 10, batch.rate * 10 / pgbench.rate))
         if let chart {
-            let svg = ScalingChart(points: measured, baseline: pgbench.rate, baselineName: "pgbench, 1 settlement per commit").svg()
+            let svg = ScalingChart(title: "settlements per second by settlement-worker processes", points: measured,
+                                   baseline: pgbench.rate, baselineName: "pgbench, 1 settlement per commit").svg()
             try svg.write(toFile: chart, atomically: true, encoding: .utf8)
             print("chart: \(chart)")
         }

@@ -3,22 +3,37 @@ import Foundation
 /// Throughput by number of worker processes, one bar per series (a
 /// concurrency setting), beside a baseline (pgbench), as a small SVG the
 /// README shows: the scaling guide's picture.
-struct ScalingChart {
-    struct Point {
-        var processes: Int
-        var series: String
-        var rate: Double
+public struct ScalingChart {
+    public struct Point {
+        public var processes: Int
+        public var series: String
+        public var rate: Double
+
+        public init(processes: Int, series: String, rate: Double) {
+            self.processes = processes
+            self.series = series
+            self.rate = rate
+        }
     }
 
-    var points: [Point]
-    var baseline: Double
-    var baselineName: String
+    public var title: String
+    public var points: [Point]
+    /// A reference line (pgbench), if any.
+    public var baseline: Double?
+    public var baselineName: String
 
-    func svg() -> String {
+    public init(title: String, points: [Point], baseline: Double?, baselineName: String = "") {
+        self.title = title
+        self.points = points
+        self.baseline = baseline
+        self.baselineName = baselineName
+    }
+
+    public func svg() -> String {
         let width = 640.0, height = 360.0, left = 70.0, bottom = 300.0, top = 30.0
         let counts = Array(Set(points.map(\.processes))).sorted()
         let series = points.map(\.series).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        let top_ = max(points.map(\.rate).max() ?? 1, baseline) * 1.15
+        let top_ = max(points.map(\.rate).max() ?? 1, baseline ?? 0) * 1.15
         let y = { (rate: Double) in bottom - (bottom - top) * rate / top_ }
         let groupWidth = (width - left - 20) / Double(max(counts.count, 1))
         let barWidth = groupWidth * 0.7 / Double(max(series.count, 1))
@@ -26,7 +41,7 @@ struct ScalingChart {
         var parts = [
             #"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif" font-size="12">"#,
             #"<rect width="100%" height="100%" fill="white"/>"#,
-            #"<text x="\#(left)" y="18" font-size="14">settlements per second by settlement-worker processes</text>"#,
+            #"<text x="\#(left)" y="18" font-size="14">\#(title)</text>"#,
             #"<line x1="\#(left)" y1="\#(bottom)" x2="\#(width - 10)" y2="\#(bottom)" stroke="black"/>"#,
             #"<line x1="\#(left)" y1="\#(top)" x2="\#(left)" y2="\#(bottom)" stroke="black"/>"#,
         ]
@@ -44,8 +59,10 @@ struct ScalingChart {
             }
             parts.append(#"<text x="\#(x0 + groupWidth * 0.35)" y="\#(bottom + 16)" text-anchor="middle">\#(count) process\#(count == 1 ? "" : "es")</text>"#)
         }
-        parts.append(#"<line x1="\#(left)" y1="\#(y(baseline))" x2="\#(width - 10)" y2="\#(y(baseline))" stroke="rgb(51,51,51)" stroke-dasharray="6 4"/>"#)
-        parts.append(#"<text x="\#(width - 12)" y="\#(y(baseline) - 5)" text-anchor="end">\#(baselineName): \#(Int(baseline))</text>"#)
+        if let baseline {
+            parts.append(#"<line x1="\#(left)" y1="\#(y(baseline))" x2="\#(width - 10)" y2="\#(y(baseline))" stroke="rgb(51,51,51)" stroke-dasharray="6 4"/>"#)
+            parts.append(#"<text x="\#(width - 12)" y="\#(y(baseline) - 5)" text-anchor="end">\#(baselineName): \#(Int(baseline))</text>"#)
+        }
         for (index, name) in series.enumerated() {
             let x = left + Double(index) * 170
             parts.append(#"<rect x="\#(x)" y="\#(bottom + 30)" width="12" height="12" fill="\#(colours[index % colours.count])"/>"#)
