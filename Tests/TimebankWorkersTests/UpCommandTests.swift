@@ -34,6 +34,46 @@ import Testing
         }
     }
 
+    /// R23: with no DATABASE_URL and no TIMEBANK_PII_KEY (a developer's
+    /// `scripts/run`), `timebank up` uses the local cluster's development key
+    /// and hands it to every worker it starts.
+    @Test func upOnTheLocalClusterGivesItsWorkersTheDevelopmentKey() async throws {
+        let home = URL(fileURLWithPath: "/tmp/timebank-up-home-\(UUID().uuidString.prefix(8))")
+        defer {
+            try? LocalCluster(home: home).stop()
+            try? FileManager.default.removeItem(at: home)
+        }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timebank").path
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["DATABASE_URL", "TIMEBANK_PII_KEY"] + ConnectionSettingsNames.libpq { environment[name] = nil }
+        environment["TIMEBANK_HOME"] = home.path
+        let log = "/tmp/timebank-up-\(UUID().uuidString.prefix(8)).log"
+        let up = try ChildProcess.spawn(executable, ["up"], environment: environment, logFile: log)
+        let deadline = ContinuousClock.now + .seconds(90)
+        var workers: [pid_t] = []
+        while workers.count < 5 {
+            if ContinuousClock.now > deadline {
+                kill(up, SIGKILL)
+                throw TimedOut(what: "five workers; log: \((try? String(contentsOfFile: log, encoding: .utf8))?.suffix(1500) ?? "")")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            workers = ["enrollment-work", "order-worker", "settlement-work", "notification-wo", "insurance-claim"]
+                .flatMap { children(of: up, named: $0) }
+        }
+        let key = try String(contentsOf: home.appendingPathComponent("personal-data.key"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.count >= 32)
+        for worker in workers {
+            let variables = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(worker)/environ"))) ?? Data()
+            let entries = variables.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            // (A Bool first: the expectation must not print the environment, key and all, if it fails.)
+            let hasKey = entries.contains("TIMEBANK_PII_KEY=\(key)")
+            #expect(hasKey, "worker \(worker) lacks the key")
+        }
+        kill(up, SIGTERM)
+        #expect(await ChildProcess.exitStatus(of: up) == 0)
+    }
+
     @Test func upRunsEachWorkerRestartsACrashedOneAndStopsThemAll() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timebank").path
@@ -85,4 +125,9 @@ import Testing
             await observer.close()
         }
     }
+}
+
+/// libpq's variables, which would point `timebank up` elsewhere than the local cluster.
+enum ConnectionSettingsNames {
+    static let libpq = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "PGPASSWORD"]
 }
