@@ -26,4 +26,7 @@ public struct Backoff: Sendable, Equatable {
 extension Duration {
     /// The duration in (fractional) seconds.
     public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+
+    /// The duration in whole nanoseconds (what swift-metrics' timers record).
+    public var inNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

@@ -37,9 +37,8 @@ struct JobMetrics: Sendable {
         case .released: label = "jobs_released_total"
         }
         Counter(label: label, dimensions: dimensions(job.queue, job.kind), factory: factory).increment()
-        let (seconds, attoseconds) = runTime.components
         Timer(label: "job_run_seconds", dimensions: dimensions(job.queue, job.kind), factory: factory)
-            .recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            .recordNanoseconds(runTime.inNanoseconds)
     }
 
     /// Each queue the worker serves, sampled with its heartbeat: jobs

@@ -15,6 +15,8 @@ public actor Worker: Service {
     /// This process's name in `held_by`: worker kind, host, pid, and a
     /// random suffix (a pid can be reused after a restart).
     public nonisolated let instanceID: String
+    /// This machine's name, as in `instanceID` and the registry.
+    private let host: String
     private let settings: ConnectionSettings
     private let registry: HandlerRegistry
     private let logger: Logger
@@ -44,8 +46,9 @@ public actor Worker: Service {
         self.registry = registry
         var hostname = [CChar](repeating: 0, count: 256)
         gethostname(&hostname, 255)
+        self.host = String(cString: hostname)
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        self.instanceID = "\(configuration.name)@\(String(cString: hostname)):\(getpid()):\(suffix)"
+        self.instanceID = "\(configuration.name)@\(host):\(getpid()):\(suffix)"
         var logger = logger
         logger[metadataKey: "worker"] = "\(instanceID)"
         self.logger = logger
@@ -97,7 +100,7 @@ public actor Worker: Service {
         let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
         self.completer = completer
         let maintenanceConnection = try await connect("maintenance")
-        try await WorkerRegistry.register(maintenanceConnection, id: instanceID, configuration: configuration)
+        try await WorkerRegistry.register(maintenanceConnection, id: instanceID, host: host, configuration: configuration)
         for queue in configuration.queues {
             producerConnections[queue] = try await connect("producer \(queue)")
         }

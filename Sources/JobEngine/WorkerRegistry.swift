@@ -5,16 +5,14 @@ import PostgresClient
 /// mark the silent gone, record a graceful stop; and the listing
 /// `timebank workers` shows.
 public enum WorkerRegistry {
-    static func register(_ connection: isolated PostgresConnection, id: String, configuration: WorkerConfiguration) throws {
-        var hostname = [CChar](repeating: 0, count: 256)
-        gethostname(&hostname, 255)
+    static func register(_ connection: isolated PostgresConnection, id: String, host: String, configuration: WorkerConfiguration) throws {
         _ = try connection.query(
             """
             INSERT INTO jobs.worker_instance (id, kind, host, pid, version, queues, concurrency)
             VALUES ($1, $2, $3, $4::integer, $5, $6, $7::integer)
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL, gone_at = NULL
             """,
-            [id, configuration.name, String(cString: hostname), Int(getpid()), configuration.version, configuration.queues, configuration.concurrency])
+            [id, configuration.name, host, Int(getpid()), configuration.version, configuration.queues, configuration.concurrency])
     }
 
     static func heartbeat(_ connection: isolated PostgresConnection, id: String, done: Int, failed: Int) throws {

@@ -209,6 +209,19 @@ struct Bank {
     }
 
     /// `bank.verify_ledger()`'s broken checks (empty when the ledger holds).
+    /// Runs `timebank demo` against this database (its workers, or its own
+    /// in-process ones if none run); returns what it printed.
+    func runDemo() async throws -> String {
+        final class Lines: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [String] = []
+            func add(_ line: String) { lock.withLock { all.append(line) } }
+        }
+        let lines = Lines()
+        try await Demo(settings: database.settings, say: { lines.add($0) }).run()
+        return lines.lock.withLock { lines.all.joined(separator: "\n") }
+    }
+
     func ledgerProblems() async throws -> [String] {
         try await LedgerVerifier.problems(owner)
     }

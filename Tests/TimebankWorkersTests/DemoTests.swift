@@ -9,14 +9,7 @@ extension BankSuites {
     @Suite struct DemoTests {
         @Test func theDemoWalksThePathAndTheLedgerVerifies() async throws {
             try await Bank.with(workers: false) { bank in
-                final class Lines: @unchecked Sendable {
-                    let lock = NSLock()
-                    var all: [String] = []
-                    func add(_ line: String) { lock.withLock { all.append(line) } }
-                }
-                let lines = Lines()
-                try await Demo(settings: bank.database.settings, say: { lines.add($0) }).run()
-                let output = lines.lock.withLock { lines.all.joined(separator: "\n") }
+                let output = try await bank.runDemo()
                 #expect(output.contains("settled: 225 minutes"), "\(output)")
                 #expect(output.contains("elder: 375 minutes available"))
                 #expect(output.contains("star level 1 reached"))

@@ -20,13 +20,7 @@ extension BankSuites {
                         (SELECT count(DISTINCT split_part(application_name, ' ', 1)) FROM pg_stat_activity
                           WHERE datname = current_database() AND application_name ~ '-worker ') = 5
                         """)
-                    final class Lines: @unchecked Sendable {
-                        let lock = NSLock()
-                        var all: [String] = []
-                        func add(_ line: String) { lock.withLock { all.append(line) } }
-                    }
-                    let lines = Lines()
-                    try await Demo(settings: bank.database.settings, say: { lines.add($0) }).run()
+                    let narrative = try await bank.runDemo()
                     // And a race only the database decides (R3: the same national ID twice), whose error names the ID.
                     let id = NationalID.sample(age: 40, serial: 4242)
                     let (one, two) = try await bank.submitRacing(
@@ -54,7 +48,6 @@ extension BankSuites {
                     // The demo ran through these processes (their messages were delivered, for one).
                     #expect(try await bank.count("bank.delivery_attempt WHERE outcome = 'delivered'") > 0)
                     // The demo's own narrative names its sample people, but never an ID or a phone number.
-                    let narrative = lines.lock.withLock { lines.all.joined(separator: "\n") }
                     for person in people {
                         #expect(!narrative.contains(try person.decode("national_id", as: String.self)))
                         if let phone = try person.decode("phone", as: String?.self) { #expect(!narrative.contains(phone)) }

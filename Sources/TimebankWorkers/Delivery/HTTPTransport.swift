@@ -37,9 +37,7 @@ public struct HTTPExchange: Sendable, Equatable {
         }
     }
 
-    public var latencyMilliseconds: Int {
-        Int(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)
-    }
+    public var latencyMilliseconds: Int { Int(latency.inNanoseconds / 1_000_000) }
 }
 
 public enum DeliveryVerdict: String, Sendable {

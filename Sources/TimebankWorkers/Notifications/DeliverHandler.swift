@@ -61,8 +61,8 @@ public struct DeliverHandler: JobHandler {
             try await record(message.id, channel.name, exchange, outcome: verdict.rawValue, startedAt: startedAt, context: context)
             let dimensions = [("channel", channel.name), ("outcome", verdict.rawValue)]
             Counter(label: "timebank_deliveries_total", dimensions: dimensions, factory: metricsFactory).increment()
-            Timer(label: "timebank_delivery_seconds", dimensions: dimensions, factory: metricsFactory).recordNanoseconds(
-                exchange.latency.components.seconds * 1_000_000_000 + exchange.latency.components.attoseconds / 1_000_000_000)
+            Timer(label: "timebank_delivery_seconds", dimensions: dimensions, factory: metricsFactory)
+                .recordNanoseconds(exchange.latency.inNanoseconds)
             switch verdict {
             case .delivered: break
             case .retry: retrying.append("\(channel.name): \(exchange.status.map { "HTTP \($0)" } ?? exchange.answer)")
