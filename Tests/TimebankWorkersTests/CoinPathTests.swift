@@ -40,9 +40,17 @@ extension BankSuites {
             try await Bank.with { bank in
                 let listener = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_api"))
                 try await listener.listen("timebank_requests")
-                let request = try await bank.submit("api.register_person($1, 'Zhao', NULL, true, '110101')",
-                                                    [NationalID.sample(age: 40, serial: 5)])
-                _ = try await listener.query("SELECT * FROM api.watch_request($1)", [request])
+                // Submitted and watched in one transaction: a worker cannot finish the request
+                // before it is watched (a request that finished first is answered by
+                // watch_request's own result, and sends no notification).
+                let id = NationalID.sample(age: 40, serial: 5)
+                let request = try await listener.transaction { connection in
+                    let request = try connection.query("SELECT api.register_person($1, 'Zhao', NULL, true, '110101') AS id", [id])[0]
+                        .decode("id", as: Int64.self)
+                    let watched = try connection.query("SELECT status FROM api.watch_request($1)", [request])[0].decode("status", as: String.self)
+                    #expect(watched == "pending")
+                    return request
+                }
                 var payload: String?
                 let deadline = ContinuousClock.now + .seconds(20)
                 while payload == nil && ContinuousClock.now < deadline {
