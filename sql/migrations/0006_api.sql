@@ -1,0 +1,16 @@
+-- 0006: the client contract (DESIGN.md). Client applications call these
+-- functions, as members of timebank_api, and nothing else. Each one
+-- validates its input against the rules, records the request and enqueues
+-- its first job in one transaction, and returns the request's id; the
+-- client reads the outcome with api.request_status, or calls
+-- api.watch_request and LISTENs on timebank_requests.
+--
+-- Bad input is refused here, before anything is written: the error's
+-- message names the rule ("R1: a volunteer must be 18 or over"), its
+-- detail and column field name the input field, and no row, job or
+-- transfer is left behind. A few refusals can only be found by the worker
+-- (a race lost to another request: R3, R16, R20); those end the request as
+-- refused, with the rule, and leave nothing else either.
+--
+-- The functions run as their owner (SECURITY DEFINER), with a fixed
+-- search_path, so that the api role needs no privilege on any table.

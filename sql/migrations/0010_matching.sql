@@ -1,0 +1,5 @@
+-- 0010: R15 district service items and R17 matching (issue 5). It holds no
+-- data of its own (the items are 0005's bank.service_item); its functions
+-- (bank.distance_km, bank.order_define_item, api.define_service_item,
+-- api.publish_item_demand, api.find_services) live in sql/functions/ since
+-- issue 14 (see sql/README.md).

@@ -1,0 +1,4 @@
+-- 0012: `timebank ledger verify`. It holds no data: its one
+-- function, bank.verify_ledger(), re-derives the ledger's invariants from
+-- the transfers and lives in sql/functions/bank/ledger_verify.sql (issue 14
+-- moved every function out of the migrations; see sql/README.md).

@@ -1,0 +1,3 @@
+-- 0020: settlement reports how long each credit took from check-out
+-- (issue 9's check-out-to-credited latency, a histogram on /metrics). The
+-- function is 0005's with one more column; its logic is unchanged.
