@@ -1,7 +1,8 @@
 import Foundation
 
-/// One numbered migration: plain SQL, applied once, in order, in a
-/// transaction (so `psql -1 -f sql/0001_....sql` applies it the same way).
+/// One numbered migration (`sql/migrations/NNNN_name.sql`): plain SQL that
+/// shapes or moves data, applied once, in order, in a transaction (so
+/// `psql -1 -f sql/migrations/0001_....sql` applies it the same way).
 public struct Migration: Sendable, Equatable {
     public var version: Int
     public var name: String
@@ -28,6 +29,8 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
         case failed
         /// No migrations directory could be found.
         case sourceMissing
+        /// A function, view or trigger is in the database that no definition file defines.
+        case leftoverDefinition
     }
 
     public var kind: Kind
@@ -37,10 +40,12 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch kind {
         case .checksumMismatch:
-            return "migration \(file) was changed after it was applied (\(message)); add a new migration instead of editing an applied one"
+            return "migration \(file) was changed after it was applied (\(message)); add a new migration instead of editing an applied one (a function or view changes in sql/functions or sql/views instead)"
         case .badFileName: return "migration file \(file): \(message)"
         case .failed: return "migration \(file) failed and was rolled back: \(message)"
         case .sourceMissing: return "no migrations found: \(message)"
+        case .leftoverDefinition:
+            return "no file of sql/functions or sql/views defines \(message) any more: drop it in a numbered migration (without CASCADE), or restore its definition; see sql/README.md"
         }
     }
 }
@@ -69,7 +74,8 @@ extension Migration {
         return migrations.sorted { $0.version < $1.version }
     }
 
-    /// The project's `sql/` directory: `TIMEBANK_SQL_DIR`, else `sql/` in the
+    /// The project's `sql/` directory (holding `migrations/`, `functions/`,
+    /// `views/`, `privileges/`): `TIMEBANK_SQL_DIR`, else `sql/` in the
     /// current directory or a parent, else next to the executable's parents
     /// (a build under `.build/` finds the checkout's `sql/`), else the
     /// installed copy in `/usr/share/timebank/sql`.
@@ -85,7 +91,7 @@ extension Migration {
             var directory = start.standardizedFileURL
             while true {
                 let candidate = directory.appendingPathComponent("sql")
-                let marker = candidate.appendingPathComponent("0001_schemas_and_roles.sql")
+                let marker = candidate.appendingPathComponent("migrations/0001_schemas_and_roles.sql")
                 if FileManager.default.fileExists(atPath: marker.path) { return candidate }
                 let parent = directory.deletingLastPathComponent()
                 if parent.path == directory.path { break }

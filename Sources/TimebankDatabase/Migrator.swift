@@ -2,25 +2,53 @@ import Foundation
 import Logging
 import PostgresClient
 
-/// Applies numbered migrations to a database, each once, in order.
+/// Brings a database to what `sql/` says, in two parts (sql/README.md):
 ///
-/// - Each file runs in its own transaction with its record in
-///   `meta.applied_migrations`: it is applied whole or not at all.
-/// - A session-level advisory lock serialises migrators, so two processes
-///   started at once (two replicas of a worker, say) never both apply a
-///   file: the second waits, then finds everything applied.
-/// - Each record keeps the file's SHA-256; an applied file whose text
-///   changed is refused, since the database no longer matches it.
+/// 1. **Numbered migrations** (`sql/migrations/NNNN_name.sql`): what holds
+///    data. Each is applied once, in order, in its own transaction with its
+///    record in `meta.applied_migrations`; an applied file whose text
+///    changed is refused, unless `rewritten.txt` names the checksum the
+///    database recorded (a reviewed rewrite, see ``RewrittenMigration``).
+/// 2. **Definitions** (`sql/functions`, `sql/views`, `sql/privileges`): the
+///    current form of everything that holds no data. Whenever any file of
+///    the set changed, or a migration was applied, the whole set is applied
+///    again in one transaction, recorded in `meta.applied_definitions`, and
+///    checked to leave no function, view or trigger that no file defines.
+///
+/// A session-level advisory lock serialises migrators, so two processes
+/// started at once (two replicas of a worker, say) never both apply a
+/// file: the second waits, then finds everything applied.
 public struct Migrator: Sendable {
     /// The advisory lock key: "timebank" in ASCII, so it is recognisable in `pg_locks`.
     public static let advisoryLockKey: Int64 = 0x74696D6562616E6B
 
     public var migrations: [Migration]
+    public var definitions: [Definition]
+    public var rewritten: [RewrittenMigration]
     public var logger: Logger
 
-    public init(migrations: [Migration], logger: Logger = Logger(label: "timebank.migrate")) {
+    public init(migrations: [Migration], definitions: [Definition] = [], rewritten: [RewrittenMigration] = [],
+                logger: Logger = Logger(label: "timebank.migrate")) {
         self.migrations = migrations
+        self.definitions = definitions
+        self.rewritten = rewritten
         self.logger = logger
+    }
+
+    /// Everything `directory` (a `sql/` folder) holds: `migrations/`, its
+    /// `rewritten.txt`, and the definitions.
+    public static func load(from directory: URL, logger: Logger = Logger(label: "timebank.migrate")) throws -> Migrator {
+        let migrationsFolder = directory.appendingPathComponent("migrations")
+        let rewrittenFile = migrationsFolder.appendingPathComponent("rewritten.txt")
+        let rewritten = FileManager.default.fileExists(atPath: rewrittenFile.path)
+            ? try RewrittenMigration.parse(String(contentsOf: rewrittenFile, encoding: .utf8)) : []
+        return Migrator(migrations: try Migration.load(from: migrationsFolder),
+                        definitions: try Definition.load(from: directory), rewritten: rewritten, logger: logger)
+    }
+
+    /// The project's own `sql/` (``Migration/defaultDirectory(environment:)``).
+    public static func project(logger: Logger = Logger(label: "timebank.migrate")) throws -> Migrator {
+        try load(from: Migration.defaultDirectory(), logger: logger)
     }
 
     /// What one run did.
@@ -30,6 +58,10 @@ public struct Migrator: Sendable {
         /// Versions recorded in the database that no file here has: the
         /// database was migrated by a newer release.
         public var unknownVersions: [Int]
+        /// Applied migrations whose record was updated to their rewritten text.
+        public var rewritten: [String] = []
+        /// Whether the definitions were applied (they had changed, or a migration was applied).
+        public var definitionsApplied = false
     }
 
     @discardableResult
@@ -43,9 +75,16 @@ public struct Migrator: Sendable {
         try await connection.pendingMigrations(self)
     }
 
+    /// True when the database's definitions are those of these files (and
+    /// every migration is applied): nothing for ``migrate(_:)`` to do.
+    public func isCurrent(_ connection: PostgresConnection) async throws -> Bool {
+        guard try await pending(connection).isEmpty else { return false }
+        return try await connection.definitionsCurrent(self)
+    }
+
     static let bootstrapSQL = """
         CREATE SCHEMA IF NOT EXISTS meta;
-        COMMENT ON SCHEMA meta IS 'Bookkeeping of the database itself: which migrations are applied.';
+        COMMENT ON SCHEMA meta IS 'Bookkeeping of the database itself: which migrations and definitions are applied.';
         CREATE TABLE IF NOT EXISTS meta.applied_migrations (
             version     integer PRIMARY KEY,        -- the file's number; applied once
             name        text NOT NULL,              -- the rest of the file name
@@ -54,6 +93,12 @@ public struct Migrator: Sendable {
             duration_ms integer NOT NULL CHECK (duration_ms >= 0)
         );
         COMMENT ON TABLE meta.applied_migrations IS 'One row per migration file applied, written in the same transaction as the file.';
+        CREATE TABLE IF NOT EXISTS meta.applied_definitions (
+            path        text PRIMARY KEY,           -- below sql/, e.g. functions/settlement/settle.sql
+            checksum    text NOT NULL,              -- SHA-256 of the file as last applied, hex
+            applied_at  timestamptz NOT NULL DEFAULT now()
+        );
+        COMMENT ON TABLE meta.applied_definitions IS 'The definition files (functions, views, privileges) as last applied: the whole set, rewritten in the transaction that applied it.';
         """
 }
 
@@ -64,7 +109,7 @@ extension PostgresConnection {
         try executeScript(Migrator.bootstrapSQL)
 
         let applied = try appliedChecksums()
-        let checksums = try checksumsOf(migrator.migrations)
+        let checksums = try checksumsOf(migrator.migrations.map { (String($0.version), $0.sql) })
         var outcome = Migrator.Outcome(applied: [], alreadyApplied: 0, unknownVersions: [])
         let known = Set(migrator.migrations.map(\.version))
         outcome.unknownVersions = applied.keys.filter { !known.contains($0) }.sorted()
@@ -74,47 +119,73 @@ extension PostgresConnection {
             ])
         }
         for migration in migrator.migrations {
-            let checksum = checksums[migration.version]!
+            let checksum = checksums[String(migration.version)]!
             if let recorded = applied[migration.version] {
-                guard recorded == checksum else {
-                    throw MigrationError(kind: .checksumMismatch, file: migration.fileName,
-                                         message: "recorded \(recorded.prefix(12))..., file now \(checksum.prefix(12))...")
+                if recorded != checksum {
+                    try acceptRewrite(of: migration, recorded: recorded, checksum: checksum, migrator)
+                    outcome.rewritten.append(migration.fileName)
                 }
                 outcome.alreadyApplied += 1
                 continue
             }
-            let started = ContinuousClock.now
-            do {
-                try transaction { connection in
-                    try connection.executeScript(migration.sql)
-                    let elapsed = started.duration(to: .now).components
-                    let milliseconds = Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
-                    try connection.query(
-                        "INSERT INTO meta.applied_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-                        [migration.version, migration.name, checksum, milliseconds])
-                }
-            } catch let error as PostgresError {
-                throw MigrationError(kind: .failed, file: migration.fileName, message: error.description)
-            }
+            try apply(migration, checksum: checksum)
             migrator.logger.info("applied migration", metadata: ["file": "\(migration.fileName)"])
             outcome.applied.append(migration.fileName)
         }
+        let definitionsCurrent = try definitionsCurrent(migrator)
+        if !outcome.applied.isEmpty || !definitionsCurrent {
+            try applyDefinitions(migrator)
+            outcome.definitionsApplied = true
+        }
         return outcome
+    }
+
+    private func apply(_ migration: Migration, checksum: String) throws {
+        let started = ContinuousClock.now
+        do {
+            try transaction { connection in
+                try connection.executeScript(migration.sql)
+                let elapsed = started.duration(to: .now).components
+                let milliseconds = Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
+                try connection.query(
+                    "INSERT INTO meta.applied_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
+                    [migration.version, migration.name, checksum, milliseconds])
+            }
+        } catch let error as PostgresError {
+            throw MigrationError(kind: .failed, file: migration.fileName, message: error.description)
+        }
+    }
+
+    /// An applied migration whose text differs: refused, unless
+    /// `rewritten.txt` lists the recorded checksum (then the record follows the file).
+    private func acceptRewrite(of migration: Migration, recorded: String, checksum: String, _ migrator: Migrator) throws {
+        guard let rewrite = migrator.rewritten.first(where: { $0.version == migration.version && $0.previousChecksum == recorded }) else {
+            throw MigrationError(kind: .checksumMismatch, file: migration.fileName,
+                                 message: "recorded \(recorded.prefix(12))..., file now \(checksum.prefix(12))...")
+        }
+        try query("UPDATE meta.applied_migrations SET checksum = $2 WHERE version = $1", [migration.version, checksum])
+        migrator.logger.info("migration's record follows its rewritten text", metadata: [
+            "file": "\(migration.fileName)", "reason": "\(rewrite.reason)",
+        ])
     }
 
     fileprivate func pendingMigrations(_ migrator: Migrator) throws -> [Migration] {
         let exists = try query("SELECT to_regclass('meta.applied_migrations') IS NOT NULL AS present")
         guard try exists[0].decode("present", as: Bool.self) else { return migrator.migrations }
         let applied = try appliedChecksums()
-        let checksums = try checksumsOf(migrator.migrations)
+        let checksums = try checksumsOf(migrator.migrations.map { (String($0.version), $0.sql) })
         var pending: [Migration] = []
         for migration in migrator.migrations {
             guard let recorded = applied[migration.version] else {
                 pending.append(migration)
                 continue
             }
-            if recorded != checksums[migration.version] {
-                throw MigrationError(kind: .checksumMismatch, file: migration.fileName, message: "applied file differs")
+            let current = checksums[String(migration.version)]!
+            if recorded != current {
+                guard migrator.rewritten.contains(where: { $0.version == migration.version && $0.previousChecksum == recorded }) else {
+                    throw MigrationError(kind: .checksumMismatch, file: migration.fileName, message: "applied file differs")
+                }
+                pending.append(migration)  // its record is updated by the next run
             }
         }
         return pending
@@ -128,15 +199,15 @@ extension PostgresConnection {
         return applied
     }
 
-    /// SHA-256 computed by the server (PostgreSQL 11+), which spares a
-    /// crypto dependency for one hash per file.
-    private func checksumsOf(_ migrations: [Migration]) throws -> [Int: String] {
-        guard !migrations.isEmpty else { return [:] }
+    /// SHA-256 of each text, by name, computed by the server (PostgreSQL
+    /// 11+), which spares a crypto dependency for one hash per file.
+    func checksumsOf(_ files: [(name: String, text: String)]) throws -> [String: String] {
+        guard !files.isEmpty else { return [:] }
         let rows = try query(
-            "SELECT v AS version, encode(sha256(convert_to(t, 'UTF8')), 'hex') AS checksum FROM unnest($1::bigint[], $2::text[]) AS m(v, t)",
-            [migrations.map(\.version), migrations.map(\.sql)])
-        var checksums: [Int: String] = [:]
-        for row in rows { checksums[try row.decode("version")] = try row.decode("checksum", as: String.self) }
+            "SELECT n AS name, encode(sha256(convert_to(t, 'UTF8')), 'hex') AS checksum FROM unnest($1::text[], $2::text[]) AS f(n, t)",
+            [files.map(\.name), files.map(\.text)])
+        var checksums: [String: String] = [:]
+        for row in rows { checksums[try row.decode("name")] = try row.decode("checksum", as: String.self) }
         return checksums
     }
 }

@@ -119,7 +119,7 @@ struct JobBench: AsyncParsableCommand {
         await admin.close()
         let settings = server.withDatabase("job_bench")
         let connection = try await PostgresConnection.connect(settings)
-        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        try await Migrator.project().migrate(connection)
         await connection.close()
         return settings
     }

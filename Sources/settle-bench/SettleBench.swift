@@ -83,7 +83,7 @@ struct SettleBench: AsyncParsableCommand {
     func freshDatabase(_ server: ConnectionSettings, _ name: String) async throws -> ConnectionSettings {
         let settings = try await freshPlainDatabase(server, name)
         let connection = try await PostgresConnection.connect(settings)
-        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        try await Migrator.project().migrate(connection)
         await connection.close()
         return settings
     }

@@ -6,23 +6,25 @@ import TimebankDatabase
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply the numbered migrations in sql/ that the database does not have yet.",
-        discussion: "Each file runs once, in order, in its own transaction; an applied file that was edited is refused. Safe to run from several processes at once."
+        abstract: "Apply the numbered migrations in sql/migrations the database lacks, then the definitions if any changed.",
+        discussion: "Each migration runs once, in order, in its own transaction; an applied migration that was edited is refused (unless sql/migrations/rewritten.txt names its earlier text). The definitions (sql/functions, sql/views, sql/privileges) are applied as one set, in one transaction, whenever any of them changed. Safe to run from several processes at once (an advisory lock). See sql/README.md."
     )
 
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: ArgumentHelp("Directory of NNNN_name.sql files (default: $TIMEBANK_SQL_DIR, then the checkout's sql/).", valueName: "dir"))
+    @Option(help: ArgumentHelp("The sql/ directory: migrations/, functions/, views/, privileges/ (default: $TIMEBANK_SQL_DIR, then the checkout's sql/).", valueName: "dir"))
     var sqlDir: String?
 
     func run() async throws {
         let directory = try sqlDir.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory()
-        let migrator = Migrator(migrations: try Migration.load(from: directory))
+        let migrator = try Migrator.load(from: directory)
         let connection = try await PostgresConnection.connect(try await database.resolve())
         let outcome = try await migrator.migrate(connection)
         await connection.close()
+        for file in outcome.rewritten { print("record updated to the rewritten text of \(file)") }
         for file in outcome.applied { print("applied \(file)") }
-        print("\(outcome.applied.count) applied, \(outcome.alreadyApplied) already applied")
+        print("\(outcome.applied.count) applied, \(outcome.alreadyApplied) already applied; definitions "
+              + (outcome.definitionsApplied ? "applied (\(migrator.definitions.count) files)" : "unchanged"))
         if !outcome.unknownVersions.isEmpty {
             print("warning: the database has migrations this release does not know: \(outcome.unknownVersions)")
         }

@@ -21,7 +21,7 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         let settings = try await database.resolve(applicationName: "timebank-up")
         let connection = try await PostgresConnection.connect(settings)
-        let outcome = try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        let outcome = try await Migrator.project().migrate(connection)
         await connection.close()
         announce("database ready (\(outcome.applied.count) migrations applied now): \(settings.redacted)")
 

@@ -90,7 +90,7 @@ import Testing
         defer { try? cluster.stop(); try? FileManager.default.removeItem(at: cluster.home) }
         let settings = ConnectionSettings(conninfo: try await cluster.start())
         let connection = try await PostgresConnection.connect(settings)
-        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        try await Migrator.project().migrate(connection)
         try await createRunsTable(connection)
         _ = try await connection.enqueueMany(kind: "sleep", arguments: Array(repeating: SleepArguments(milliseconds: 5, record: true), count: 3000))
         let workers = try (0..<2).map { _ in try testWorker(settings, ["--lease-milliseconds", "5000", "--rescue-milliseconds", "500"]) }

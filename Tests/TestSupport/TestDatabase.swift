@@ -95,11 +95,11 @@ actor TestServer {
         return try await template!.value
     }
 
-    /// One template per set of migration files (named by their hash), built
+    /// One template per set of sql/ files (named by their hash), built
     /// under an advisory lock so that two test processes never race.
     private static func buildTemplate(_ server: ConnectionSettings) async throws -> String {
-        let migrations = try Migration.load(from: Migration.defaultDirectory())
-        let name = "tb_template_" + fingerprint(migrations)
+        let migrator = try Migrator.project()
+        let name = "tb_template_" + fingerprint(migrator)
         let admin = try await PostgresConnection.connect(server.withDatabase("postgres"))
         try await admin.query("SELECT pg_advisory_lock($1)", [Migrator.advisoryLockKey])
         let ready = try await admin.query("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", [name])
@@ -107,7 +107,7 @@ actor TestServer {
             try await admin.executeScript("DROP DATABASE IF EXISTS \(name)")
             try await admin.executeScript("CREATE DATABASE \(name)")
             let connection = try await PostgresConnection.connect(server.withDatabase(name))
-            try await Migrator(migrations: migrations).migrate(connection)
+            try await migrator.migrate(connection)
             await connection.close()
             // Marked a template only once complete: a crash midway leaves a
             // database the next run drops and rebuilds.
@@ -118,11 +118,12 @@ actor TestServer {
         return name
     }
 
-    /// FNV-1a over the files, enough to tell migration sets apart.
-    private static func fingerprint(_ migrations: [Migration]) -> String {
+    /// FNV-1a over the files, enough to tell sets of sql/ files apart.
+    private static func fingerprint(_ migrator: Migrator) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for migration in migrations {
-            for byte in "\(migration.version)\u{0}\(migration.sql)\u{0}".utf8 {
+        let files = migrator.migrations.map { ("\($0.version)", $0.sql) } + migrator.definitions.map { ($0.path, $0.sql) }
+        for (name, text) in files {
+            for byte in "\(name)\u{0}\(text)\u{0}".utf8 {
                 hash ^= UInt64(byte)
                 hash = hash &* 0x100_0000_01b3
             }

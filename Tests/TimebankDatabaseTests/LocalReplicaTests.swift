@@ -15,7 +15,7 @@ import Testing
         }
         let primaryURL = try await cluster.start()
         let primary = try await PostgresConnection.connect(ConnectionSettings(conninfo: primaryURL))
-        _ = try await Migrator(migrations: try Migration.load(from: try Migration.defaultDirectory())).migrate(primary)
+        _ = try await Migrator.project().migrate(primary)
 
         let replicaURL = try await cluster.startReplica()
         #expect(replicaURL != primaryURL)

@@ -12,16 +12,21 @@ import Testing
     @Test func appliesTheProjectsMigrationsOnceInOrder() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let connection = try await database.connect()
-            let migrations = try Migration.load(from: Migration.defaultDirectory())
+            let migrator = try Migrator.project()
+            let migrations = migrator.migrations
             #expect(migrations.first?.fileName == "0001_schemas_and_roles.sql")
             #expect(migrations.map(\.version) == migrations.map(\.version).sorted())
+            #expect(migrator.definitions.contains { $0.path == "functions/settlement/settle.sql" })
 
-            let first = try await Migrator(migrations: migrations).migrate(connection)
+            let first = try await migrator.migrate(connection)
             #expect(first.applied == migrations.map(\.fileName))
-            let second = try await Migrator(migrations: migrations).migrate(connection)
+            #expect(first.definitionsApplied)
+            let second = try await migrator.migrate(connection)
             #expect(second.applied.isEmpty)
             #expect(second.alreadyApplied == migrations.count)
-            #expect(try await Migrator(migrations: migrations).pending(connection).isEmpty)
+            #expect(!second.definitionsApplied)
+            #expect(try await migrator.pending(connection).isEmpty)
+            #expect(try await migrator.isCurrent(connection))
 
             // 0001: DESIGN.md's schemas and one role per worker, the API and analysts.
             let schemas = try await connection.query(

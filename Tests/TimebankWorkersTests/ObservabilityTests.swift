@@ -80,7 +80,7 @@ extension BankSuites {
             }
             let url = try await cluster.start()
             let admin = try await PostgresConnection.connect(ConnectionSettings(conninfo: url))
-            _ = try await Migrator(migrations: try Migration.load(from: try Migration.defaultDirectory())).migrate(admin)
+            _ = try await Migrator.project().migrate(admin)
             await admin.close()
             try await WorkerProcess.killingOnFailure {
                 let worker = try WorkerProcess.start("order-worker", ConnectionSettings(conninfo: url), ["--metrics-port", "0"])

@@ -138,7 +138,7 @@ import Testing
         let settings = ConnectionSettings(conninfo: try await cluster.start())
         try await WorkerProcess.killingOnFailure {
         let connection = try await PostgresConnection.connect(settings)
-        try await Migrator(migrations: try Migration.load(from: Migration.defaultDirectory())).migrate(connection)
+        try await Migrator.project().migrate(connection)
         let services = try await SettlementFixture.prepare(connection, services: 4000)
         let workers = try (0..<2).map { _ in try settlementWorker(settings) }
         for chunk in stride(from: 0, to: services.count, by: 100) {

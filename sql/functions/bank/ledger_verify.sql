@@ -1,0 +1,190 @@
+-- bank.verify_ledger: `timebank ledger verify`: the ledger's invariants (0004, L1-L12),
+-- R6's "exactly once" and R19's reversals, re-derived from the immutable transfers and
+-- the services, not taken from the running totals. One row per check, in
+-- order; `problem` is NULL when the check holds, otherwise it names the
+-- first broken account, transfer or service. Run it in a REPEATABLE READ
+-- transaction for one consistent snapshot.
+CREATE OR REPLACE FUNCTION bank.verify_ledger() RETURNS TABLE (check_name text, problem text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS derived_totals (
+        account_id bigint PRIMARY KEY, d_pending bigint, d_posted bigint, c_pending bigint, c_posted bigint
+    ) ON COMMIT DROP;
+    TRUNCATE derived_totals;
+    INSERT INTO derived_totals
+    SELECT account_id, sum(d_pending), sum(d_posted), sum(c_pending), sum(c_posted)
+      FROM (SELECT t.debit_account_id AS account_id,
+                   CASE WHEN t.phase = 'pending' AND NOT EXISTS (SELECT 1 FROM bank.transfer r WHERE r.pending_id = t.id)
+                        THEN t.amount ELSE 0 END AS d_pending,
+                   CASE WHEN t.phase IN ('posted', 'post_pending') THEN t.amount ELSE 0 END AS d_posted,
+                   0 AS c_pending, 0 AS c_posted
+              FROM bank.transfer t
+            UNION ALL
+            SELECT t.credit_account_id, 0, 0,
+                   CASE WHEN t.phase = 'pending' AND NOT EXISTS (SELECT 1 FROM bank.transfer r WHERE r.pending_id = t.id)
+                        THEN t.amount ELSE 0 END,
+                   CASE WHEN t.phase IN ('posted', 'post_pending') THEN t.amount ELSE 0 END
+              FROM bank.transfer t) m
+     GROUP BY account_id;
+
+    check_name := 'L4 account totals equal the sums of their transfers';
+    SELECT format('account %s holds debits %s/%s credits %s/%s (pending/posted), its transfers sum to %s/%s and %s/%s',
+                  a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted,
+                  coalesce(d.d_pending, 0), coalesce(d.d_posted, 0), coalesce(d.c_pending, 0), coalesce(d.c_posted, 0))
+      INTO problem
+      FROM bank.account a LEFT JOIN derived_totals d ON d.account_id = a.id
+     WHERE (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
+           IS DISTINCT FROM (coalesce(d.d_pending, 0), coalesce(d.d_posted, 0), coalesce(d.c_pending, 0), coalesce(d.c_posted, 0))
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L5 double entry: debits equal credits';
+    SELECT CASE WHEN sum(d_posted) <> sum(c_posted) OR sum(d_pending) <> sum(c_pending)
+                THEN format('posted debits %s, credits %s; pending debits %s, credits %s',
+                            sum(d_posted), sum(c_posted), sum(d_pending), sum(c_pending)) END
+      INTO problem FROM derived_totals;
+    RETURN NEXT;
+
+    check_name := 'L6 no account but a grant account below zero available';
+    SELECT format('account %s (%s) has %s minutes available', a.id, a.kind, d.c_posted - d.d_posted - d.d_pending)
+      INTO problem
+      FROM derived_totals d JOIN bank.account a ON a.id = d.account_id
+     WHERE a.kind <> 'district_grant' AND d.c_posted - d.d_posted - d.d_pending < 0
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L7 total coins equal total granted';
+    SELECT CASE WHEN held <> granted OR issued <> granted
+                THEN format('accounts hold %s minutes, grant accounts issued %s, grants sum to %s', held, issued, granted) END
+      INTO problem
+      FROM (SELECT coalesce(sum(d.c_posted - d.d_posted) FILTER (WHERE a.kind <> 'district_grant'), 0) AS held,
+                   coalesce(sum(d.d_posted - d.c_posted) FILTER (WHERE a.kind = 'district_grant'), 0) AS issued,
+                   (SELECT coalesce(sum(amount), 0) FROM bank.transfer WHERE kind = 'grant') AS granted
+              FROM derived_totals d JOIN bank.account a ON a.id = d.account_id) s;
+    RETURN NEXT;
+
+    check_name := 'L8 holds resolved at most once, within their amount';
+    SELECT format('transfer %s resolves %s, which is not a hold of the same accounts for at least %s minutes',
+                  r.id, r.pending_id, r.amount)
+      INTO problem
+      FROM bank.transfer r JOIN bank.transfer h ON h.id = r.pending_id
+     WHERE h.phase <> 'pending' OR r.amount > h.amount OR (r.phase = 'void_pending' AND r.amount <> h.amount)
+        OR r.debit_account_id <> h.debit_account_id OR r.credit_account_id <> h.credit_account_id
+     ORDER BY r.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'R6 every settled service paid exactly once, for its served minutes';
+    SELECT format('service %s: settled for %s minutes; payments %s, credits %s, releases %s (minutes %s, %s)',
+                  s.id, s.settled_minutes, t.payments, t.credits, t.releases, t.paid, t.credited)
+      INTO problem
+      FROM bank.service s
+      LEFT JOIN LATERAL (
+          SELECT count(*) FILTER (WHERE kind = 'service_payment') AS payments,
+                 count(*) FILTER (WHERE kind = 'service_credit') AS credits,
+                 count(*) FILTER (WHERE kind = 'service_release') AS releases,
+                 coalesce(sum(amount) FILTER (WHERE kind = 'service_payment'), 0) AS paid,
+                 coalesce(sum(amount) FILTER (WHERE kind = 'service_credit'), 0) AS credited
+            FROM bank.transfer WHERE service_id = s.id) t ON true
+     WHERE CASE
+             WHEN s.settled_at IS NOT NULL AND s.settled_minutes > 0 THEN
+                  NOT (t.payments = 1 AND t.credits = 1 AND t.releases = 0 AND t.paid = s.settled_minutes AND t.credited = s.settled_minutes)
+             WHEN s.settled_at IS NOT NULL THEN NOT (t.payments = 0 AND t.credits = 0 AND t.releases = 1)
+             WHEN s.hold_released_at IS NOT NULL THEN NOT (t.payments = 0 AND t.credits = 0 AND t.releases = 1)
+             ELSE t.payments + t.credits + t.releases > 0
+           END
+        OR (s.settled_at IS NOT NULL AND s.settled_minutes
+            <> bank.served_minutes(s.starts_at, s.booked_minutes, s.checked_in_at, s.checked_out_at))
+     ORDER BY s.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'R6 every checked-out service settled or being settled';
+    SELECT format('service %s was checked out at %s and is neither settled nor queued for settlement', s.id, s.checked_out_at)
+      INTO problem
+      FROM bank.service s
+     WHERE s.status = 'checked_out' AND s.settled_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM jobs.job j
+                        WHERE j.kind = 'settlement.settle' AND j.unique_key = s.id::text
+                          AND j.state IN ('available', 'scheduled', 'running', 'retryable'))
+     ORDER BY s.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'R16 every open service holds its coins, every ended one released them';
+    SELECT format('service %s is %s and its hold %s is %s', s.id, s.status, s.hold_transfer_id,
+                  CASE WHEN r.id IS NULL THEN 'still held' ELSE 'resolved by transfer ' || r.id END)
+      INTO problem
+      FROM bank.service s LEFT JOIN bank.transfer r ON r.pending_id = s.hold_transfer_id
+     WHERE (s.status IN ('awaiting_review', 'published', 'booked', 'in_progress') AND r.id IS NOT NULL)
+        OR (s.status = 'checked_out' AND (r.id IS NULL) <> (s.settled_at IS NULL))
+     ORDER BY s.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L9 earned minutes are service credits less reversals (R11: donations and gifts are not earnings)';
+    SELECT format('account %s counts %s earned minutes; its service credits less reversals are %s', a.id, a.earned_minutes, coalesce(c.total, 0))
+      INTO problem
+      FROM bank.account a
+      LEFT JOIN (SELECT account_id, sum(amount) AS total FROM (
+                     SELECT credit_account_id AS account_id, amount FROM bank.transfer WHERE kind = 'service_credit'
+                     UNION ALL
+                     SELECT debit_account_id, -amount FROM bank.transfer WHERE kind = 'service_reversal') m
+                  GROUP BY account_id) c ON c.account_id = a.id
+     WHERE a.earned_minutes <> coalesce(c.total, 0)
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L10 every milestone reached is recorded once (R12, R13)';
+    SELECT format('person %s earned %s minutes but has no %s recorded', a.person_id, a.earned_minutes, m.milestone)
+      INTO problem
+      FROM bank.account a JOIN bank.milestone_thresholds() m ON a.earned_minutes >= m.minutes
+     WHERE a.person_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM bank.volunteer_milestone v WHERE v.person_id = a.person_id AND v.milestone = m.milestone)
+     ORDER BY a.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L11 every district''s grants within its budget (R9)';
+    SELECT format('district %s, budget %s: %s minutes budgeted, %s counted, grants in the period sum to %s',
+                  b.district_code, b.id, b.budget_minutes, b.granted_minutes, coalesce(g.total, 0))
+      INTO problem
+      FROM bank.district_budget b
+      LEFT JOIN LATERAL (
+          SELECT sum(t.amount) AS total FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
+           WHERE t.kind = 'grant' AND d.district_code = b.district_code
+             AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date) g ON true
+     WHERE coalesce(g.total, 0) <> b.granted_minutes OR b.granted_minutes > b.budget_minutes
+     ORDER BY b.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L11 every grant made within a budget of its district (R9)';
+    SELECT format('grant %s of district %s on %s falls in no budget of the district', t.id, d.district_code,
+                  (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
+      INTO problem
+      FROM bank.transfer t JOIN bank.account d ON d.id = t.debit_account_id
+     WHERE t.kind = 'grant'
+       AND NOT EXISTS (SELECT 1 FROM bank.district_budget b
+                        WHERE b.district_code = d.district_code AND b.period @> (t.created_at AT TIME ZONE 'Asia/Shanghai')::date)
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'L12 every gift between verified lineal relatives (R8)';
+    SELECT format('gift %s from account %s to account %s: no verified relationship', t.id, t.debit_account_id, t.credit_account_id)
+      INTO problem
+      FROM bank.transfer t
+      JOIN bank.account d ON d.id = t.debit_account_id
+      JOIN bank.account c ON c.id = t.credit_account_id
+     WHERE t.kind = 'gift' AND NOT bank.verified_relatives(d.person_id, c.person_id)
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+
+    check_name := 'R19 every reversal is an upheld report''s, for at most the credit';
+    SELECT format('reversal %s of service %s: report %s, credited %s, reversed %s', t.id, t.service_id,
+                  CASE WHEN x.upheld THEN 'upheld' ELSE 'not upheld' END, c.amount, t.amount)
+      INTO problem
+      FROM bank.transfer t
+      LEFT JOIN bank.service_dispute x ON x.service_id = t.service_id
+      LEFT JOIN bank.transfer c ON c.service_id = t.service_id AND c.kind = 'service_credit'
+     WHERE t.kind = 'service_reversal'
+       AND (x.upheld IS DISTINCT FROM true OR c.id IS NULL OR t.amount > c.amount OR t.amount <> x.reversed_minutes)
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION bank.verify_ledger() IS 'The ledger''s invariants re-derived from the transfers: one row per check, problem NULL when it holds.';

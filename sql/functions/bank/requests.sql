@@ -1,0 +1,95 @@
+-- bank: the request log. Every api call records a request and enqueues
+-- its job (bank.submit); a worker's step reads it once
+-- (bank.pending_request) and finishes it once (bank.finish_request), so a
+-- retried or rescued job changes nothing.
+
+-- Records a request's outcome once (a retried job finds it finished and
+-- changes nothing), and wakes a client that watches it.
+CREATE OR REPLACE FUNCTION bank.finish_request(request_id bigint, outcome text, result jsonb, refusal text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    was_watched boolean;
+BEGIN
+    UPDATE bank.request r
+       SET status = outcome, result = finish_request.result, refusal = finish_request.refusal, finished_at = now()
+     WHERE r.id = request_id AND r.status = 'pending'
+    RETURNING r.watched INTO was_watched;
+    IF was_watched THEN
+        PERFORM pg_notify('timebank_requests', request_id::text);
+    END IF;
+END
+$$;
+
+-- Locks a request for the job handling it; NULL when it is already
+-- finished (a duplicated or retried job), so the caller does nothing.
+CREATE OR REPLACE FUNCTION bank.pending_request(request_id bigint) RETURNS bank.request
+LANGUAGE sql AS $$
+    SELECT * FROM bank.request WHERE id = request_id AND status = 'pending' FOR UPDATE
+$$;
+
+-- Records a request and enqueues its job; returns the request id.
+CREATE OR REPLACE FUNCTION bank.submit(kind text, args jsonb, job_kind text, queue text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    request bigint;
+    institution bigint := nullif(current_setting('timebank.agent_institution', true), '')::bigint;
+    staff text := nullif(current_setting('timebank.agent_staff', true), '');
+    subject bigint := coalesce(args->>'person_id', args->>'volunteer_id', args->>'elder_id', args->>'giver_id')::bigint;
+BEGIN
+    IF institution IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM bank.agent_institution i WHERE i.id = institution AND i.withdrawn_at IS NULL)
+           OR NOT EXISTS (SELECT 1 FROM bank.agent_staff s WHERE s.institution_id = institution AND s.staff_code = staff AND s.active) THEN
+            PERFORM bank.refuse('agent', 'R5', 'only active staff of a confirmed agent institution act for others');
+        END IF;
+        IF subject IS NULL AND submit.kind <> 'register_person' THEN
+            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts for people, not as staff');
+        END IF;
+        IF subject IS NOT NULL AND submit.kind <> 'register_person'
+           AND NOT EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.agent_institution_id = institution) THEN
+            PERFORM bank.refuse('agent', 'R5', 'an agent institution acts only for the people registered with it');
+        END IF;
+    END IF;
+    -- A suspended or closed person books, checks in, publishes and gives
+    -- nothing (finishing a service in progress, or cancelling, is allowed).
+    IF subject IS NOT NULL AND submit.kind NOT IN ('set_person_status', 'register_person', 'check_out', 'cancel_service', 'confirm_insurance')
+       AND EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.status <> 'active') THEN
+        PERFORM bank.refuse(CASE WHEN args ? 'volunteer_id' AND NOT args ? 'elder_id' THEN 'volunteer_id'
+                                 WHEN args ? 'elder_id' THEN 'elder_id' WHEN args ? 'giver_id' THEN 'giver_id' ELSE 'person_id' END,
+                            'R3', 'the person''s account is suspended or closed');
+    END IF;
+    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff)
+    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END)
+    RETURNING id INTO request;
+    PERFORM jobs.enqueue(job_kind, jsonb_build_object('id', request), queue);
+    RETURN request;
+END
+$$;
+
+-- The person an id names, or a refusal naming the field.
+CREATE OR REPLACE FUNCTION bank.person_for(field text, wanted bigint) RETURNS bank.person
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    p bank.person;
+BEGIN
+    SELECT * INTO p FROM bank.person WHERE id = wanted;
+    IF p.id IS NULL THEN
+        PERFORM bank.refuse(field, 'R3', 'no person is registered with id ' || coalesce(wanted::text, 'NULL'));
+    END IF;
+    RETURN p;
+END
+$$;
+
+-- The service an id names, or a refusal.
+CREATE OR REPLACE FUNCTION bank.service_for(wanted bigint) RETURNS bank.service
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    s bank.service;
+BEGIN
+    SELECT * INTO s FROM bank.service WHERE id = wanted;
+    IF s.id IS NULL THEN
+        PERFORM bank.refuse('service_id', 'R16', 'no service has id ' || coalesce(wanted::text, 'NULL'));
+    END IF;
+    RETURN s;
+END
+$$;

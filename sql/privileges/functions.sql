@@ -1,0 +1,80 @@
+-- Who may execute which function: every EXECUTE privilege on the
+-- functions of bank, api and reporting, in one place, per role.
+--
+-- This file is authoritative: it first takes every EXECUTE on those
+-- schemas' functions away from PUBLIC and from each of our roles, then
+-- grants what each role's job needs, in the same transaction (no moment
+-- in between is visible to anyone). A privilege removed from this file is
+-- therefore removed from the database the next time the definitions are
+-- applied; a new function is executable by its owner alone until a line
+-- here grants it. SECURITY DEFINER functions run as their owner, so a
+-- role needs EXECUTE on the entry point only, not on what it calls.
+--
+-- (The jobs schema's functions are still executable by PUBLIC: tightened
+-- in the trust-boundary issue; jobs.wake is granted below all the same.)
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bank, api, reporting
+    FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
+         timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs
+    FROM timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
+         timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader;
+
+-- Client applications: the api schema, the client contract (0006), except
+-- reading identities (R23), which is for staff alone.
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
+REVOKE EXECUTE ON FUNCTION api.read_personal_data(bigint, text, text) FROM timebank_api;
+GRANT EXECUTE ON FUNCTION api.read_personal_data(bigint, text, text) TO timebank_personal_data_reader;
+
+-- Analysts: the reporting schema's functions (balances and totals as of a day).
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reporting TO timebank_analyst;
+
+-- What every domain worker's steps call.
+GRANT EXECUTE ON FUNCTION bank.person_active(bigint), bank.local_today(), bank.record_service_event(), bank.insured_on(bigint, date)
+    TO timebank_enrollment, timebank_order, timebank_settlement, timebank_insurance_claim;
+GRANT EXECUTE ON FUNCTION bank.setting(text), bank.national_id_problem(text), bank.national_id_birth_date(text),
+    bank.age(date, date), bank.finish_request(bigint, text, jsonb, text), bank.pending_request(bigint), bank.refuse(text, text, text),
+    bank.verified_relatives(bigint, bigint)
+    TO timebank_enrollment, timebank_order, timebank_settlement;
+GRANT EXECUTE ON FUNCTION bank.minor_may_serve(bigint) TO timebank_enrollment, timebank_order;
+
+-- enrollment-worker: people, eligibility, relatives, guardians, the registry.
+GRANT EXECUTE ON FUNCTION bank.enrollment_register_person(bigint), bank.enrollment_apply_volunteer(bigint),
+    bank.enrollment_authenticate_elder(bigint), bank.enrollment_declare_relative(bigint), bank.enrollment_verify_relative(bigint),
+    bank.enrollment_import_registry(bigint), bank.enrollment_confirm_insurance(bigint),
+    bank.enrollment_set_status(bigint), bank.enrollment_register_institution(bigint),
+    bank.enrollment_link_guardian(bigint), bank.enrollment_verify_guardian(bigint)
+    TO timebank_enrollment;
+
+-- order-worker: demands, bookings, check-in and out, ratings, items, minors.
+GRANT EXECUTE ON FUNCTION bank.order_create_service(bigint), bank.locked_service(bank.request), bank.order_review(bigint),
+    bank.order_book(bigint), bank.order_check_in(bigint), bank.order_check_out(bigint), bank.order_cancel(bigint),
+    bank.order_expire(bigint), bank.order_no_show(bigint), bank.order_rate(bigint), bank.order_report_not_given(bigint),
+    bank.order_define_item(bigint), bank.distance_km(double precision, double precision, double precision, double precision),
+    bank.order_join_as_minor(bigint)
+    TO timebank_order;
+
+-- settlement-worker: the only writer of the ledger.
+GRANT EXECUTE ON FUNCTION bank.milestone_thresholds(), bank.open_account(bigint), bank.clearing_account(),
+    bank.available_minutes(bigint), bank.settlement_open_account(bigint), bank.settlement_grant(bigint),
+    bank.settlement_hold(bigint), bank.settlement_release(bigint),
+    bank.served_minutes(timestamptz, integer, timestamptz, timestamptz), bank.settlement_settle(bigint[]),
+    bank.apply_transfers(), bank.refuse_transfer_change(), bank.settlement_set_budget(bigint), bank.settlement_move(bigint),
+    bank.settlement_decide_dispute(bigint), bank.verify_ledger(),
+    bank.settlement_confirm_fraud(bigint), bank.reverse_service_credit(bigint, bigint)
+    TO timebank_settlement;
+
+-- notification-worker: the outbox, the supervision scan (R21), and a phone
+-- number at send time for a channel that sends it (R23).
+GRANT EXECUTE ON FUNCTION bank.notify_dispatch(bigint[]), bank.message_to_send(bigint),
+    bank.record_delivery_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
+    bank.supervision_scan(), bank.setting(text), bank.personal_data_key(), bank.personal_data_decrypt(bytea)
+    TO timebank_notification;
+GRANT EXECUTE ON FUNCTION jobs.wake(text) TO timebank_notification;
+
+-- insurance-claim-worker: accident claims, their delivery, the registry export.
+GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.setting(text), bank.pending_request(bigint),
+    bank.finish_request(bigint, text, jsonb, text), bank.claim_package(bigint),
+    bank.claims_record_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
+    bank.registry_export_next(date), bank.registry_export_record(date, integer, bigint, bigint, integer, bigint, integer, integer)
+    TO timebank_insurance_claim;
