@@ -120,5 +120,29 @@ extension BankSuites {
                 try await bank.expectRefusal("api.cancel_service($1, $2)", [first, volunteer], rule: "R16", field: "elder_id")
             }
         }
+
+        /// Issue 14: a check-in after the booked end is refused (R18), before
+        /// anything is written; the service stays booked until it is a no-show.
+        /// Before the rule, such a row made every supervision scan fail
+        /// ("range lower bound must be less than or equal to range upper
+        /// bound"); a row made directly, as an older database may hold, is
+        /// now scanned too.
+        @Test func r18ACheckInAfterTheBookedEndIsRefused() async throws {
+            try await Bank.with { bank in
+                let elder = try await bank.registerElder(40)
+                let volunteer = try await bank.registerVolunteer(41)
+                let service = try await bank.publishedService(elder: elder, minutes: 15)
+                try await bank.completed("api.book_service($1, $2)", [service, volunteer])
+                try await bank.travel(service: service, minutes: 60 + 16)  // ended a minute ago; no-show only at start + 30
+                let error = try await bank.expectRefusal("api.check_in($1, $2)", [service, volunteer], rule: "R18", field: "service_id")
+                #expect(error.message.hasPrefix("R18: check-in closes at the booked end"))
+                #expect(try await bank.serviceStatus(service) == "booked")
+
+                // The same row made directly (as an outside fixture did): the scan copes.
+                try await bank.owner.execute(
+                    "UPDATE bank.service SET status = 'in_progress', checked_in_at = ends_at + interval '5 minutes' WHERE id = $1", [service])
+                try await bank.owner.execute("SELECT bank.supervision_scan()")
+            }
+        }
     }
 }

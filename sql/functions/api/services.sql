@@ -112,6 +112,12 @@ BEGIN
     IF now() < s.starts_at - bank.setting('check_in_early_minutes') * interval '1 minute' THEN
         PERFORM bank.refuse('service_id', 'R18', 'check-in opens ' || bank.setting('check_in_early_minutes') || ' minutes before the start');
     END IF;
+    -- Nor after the booked end: the time served is counted within the
+    -- booking (R6), so a check-in after it records no service time, and the
+    -- service is a no-show once start + no_show_grace_minutes has passed.
+    IF now() >= s.ends_at THEN
+        PERFORM bank.refuse('service_id', 'R18', 'check-in closes at the booked end (' || to_char(s.ends_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' Beijing time)');
+    END IF;
     RETURN bank.submit('check_in', jsonb_build_object('service_id', service_id, 'volunteer_id', volunteer_id),
         'order.check_in', 'order');
 END

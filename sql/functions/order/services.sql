@@ -101,6 +101,11 @@ BEGIN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R18: the service is ' || s.status || ', not booked by this volunteer');
         RETURN;
     END IF;
+    -- api.check_in refused it after the end; a request made otherwise is refused here too.
+    IF r.created_at >= s.ends_at THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R18: check-in closes at the booked end');
+        RETURN;
+    END IF;
     UPDATE bank.service SET status = 'in_progress', checked_in_at = r.created_at WHERE id = s.id;
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('service_id', s.id, 'checked_in_at', r.created_at));
 END

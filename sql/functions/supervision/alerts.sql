@@ -52,15 +52,22 @@ BEGIN
         HAVING count(DISTINCT a.id) >= bank.setting('alert_mutual_services')
     ), late AS (
         -- R21: a service (booked or served) touching 22:00-06:00 in Beijing.
+        -- Its span runs from check-in (else the booked start) to check-out
+        -- (else the booked end), whichever comes first: a row checked in
+        -- after its booked end (refused by api.check_in since issue 14, but
+        -- a database may hold older ones) spans from its end to its check-in.
         SELECT s.id, s.volunteer_id, s.elder_id, coalesce(s.checked_out_at, s.booked_at) AS at
           FROM bank.service s
+         CROSS JOIN LATERAL (
+               SELECT least(coalesce(s.checked_in_at, s.starts_at), coalesce(s.checked_out_at, s.ends_at)) AS first,
+                      greatest(coalesce(s.checked_in_at, s.starts_at), coalesce(s.checked_out_at, s.ends_at)) AS last) span
          WHERE s.status IN ('booked', 'in_progress', 'checked_out') AND coalesce(s.checked_out_at, s.booked_at) >= since
            AND EXISTS (
                SELECT 1 FROM generate_series(
-                        ((coalesce(s.checked_in_at, s.starts_at) AT TIME ZONE 'Asia/Shanghai')::date - 1)::timestamp,
-                        ((coalesce(s.checked_out_at, s.ends_at) AT TIME ZONE 'Asia/Shanghai')::date)::timestamp,
+                        ((span.first AT TIME ZONE 'Asia/Shanghai')::date - 1)::timestamp,
+                        ((span.last AT TIME ZONE 'Asia/Shanghai')::date)::timestamp,
                         interval '1 day') AS d(day)
-                WHERE tstzrange(coalesce(s.checked_in_at, s.starts_at), coalesce(s.checked_out_at, s.ends_at))
+                WHERE tstzrange(span.first, span.last)
                       && tstzrange((d.day + interval '22 hours') AT TIME ZONE 'Asia/Shanghai',
                                    (d.day + interval '30 hours') AT TIME ZONE 'Asia/Shanghai'))
     ), gifts AS (
