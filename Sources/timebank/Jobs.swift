@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import JobEngine
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 import PostgresClient
 
 struct Jobs: AsyncParsableCommand {
@@ -11,7 +13,7 @@ struct Jobs: AsyncParsableCommand {
     )
 
     static func connect(_ database: DatabaseOptions) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(try await database.resolve())
+        try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
     }
 
     struct Stats: AsyncParsableCommand {

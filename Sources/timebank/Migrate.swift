@@ -1,5 +1,7 @@
 import ArgumentParser
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 import Foundation
 import PostgresClient
 import TimebankDatabase
@@ -18,7 +20,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let directory = try sqlDir.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory()
         let migrator = Migrator(migrations: try Migration.load(from: directory))
-        let connection = try await PostgresConnection.connect(try await database.resolve())
+        let connection = try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
         let outcome = try await migrator.migrate(connection)
         await connection.close()
         for file in outcome.applied { print("applied \(file)") }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import JobEngine
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct Workers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,9 +1,11 @@
+import DevCluster
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 import PostgresClient
 import TestSupport
+import TimebankOperations
 import Testing
 import TimebankDatabase
 

@@ -1,4 +1,5 @@
 import Foundation
+import JobEngine
 import PostgresClient
 
 /// What `timebank top` shows, read from PostgreSQL alone: per queue, jobs
