@@ -1,5 +1,4 @@
 import ArgumentParser
-import TimebankOperations
 import TimebankWorkers
 import WorkerHost
 import Foundation

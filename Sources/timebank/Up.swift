@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import PostgresClient
 import TimebankDatabase
-import TimebankOperations
 import TimebankWorkers
 import WorkerHost
 import UnixSignals

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import JobEngine
-import TimebankOperations
 import TimebankWorkers
 import WorkerHost
 

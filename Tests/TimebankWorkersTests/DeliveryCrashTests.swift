@@ -1,7 +1,6 @@
 import Foundation
 import PostgresClient
 import TestSupport
-import TimebankOperations
 import Testing
 import TimebankWorkers
 

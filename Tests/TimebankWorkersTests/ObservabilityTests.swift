@@ -5,7 +5,6 @@ import FoundationNetworking
 #endif
 import PostgresClient
 import TestSupport
-import TimebankOperations
 import Testing
 import TimebankDatabase
 import TimebankWorkers

@@ -2,7 +2,6 @@ import Foundation
 import JobEngine
 import PostgresClient
 import TestSupport
-import TimebankOperations
 import Testing
 import TimebankWorkers
 
