@@ -9,7 +9,7 @@ import TimebankDatabase
 /// local development cluster, which the workers do not link.
 public struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "libpq conninfo or postgresql:// URI (default: $DATABASE_URL, then PG* variables).",
+        "libpq conninfo or postgresql:// URI (default: $DATABASE_URL, then PG* variables; then, for the timebank CLI only, the local cluster).",
         valueName: "url"))
     public var databaseURL: String?
 
