@@ -2,16 +2,28 @@
 import PackageDescription
 
 // Layers, bottom up (see README "Code map"):
-//   CLibPQ            libpq's C API, found through pkg-config (Debian's libpq-dev)
-//   PostgresClient    our small Swift layer over libpq: connections, binding, decoding, LISTEN/NOTIFY
-//   TimebankDatabase  migrations and the local development cluster
-//   JobEngine         durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
-//   TimebankWorkers   the domain's job handlers (steps in sql/), each worker's wiring, ledger verify, demo
-//   *-worker          one thin executable per worker: enrollment, order, settlement, notification, insurance-claim
-//   settle-bench      the settlement benchmark (run with -c release)
-//   test-worker       the job engine's test worker
-//   timebank          the operators' command line
-//   driver-bench      the driver micro-benchmark (run with -c release)
+//   CLibPQ              libpq's C API, found through pkg-config (Debian's libpq-dev)
+//   PostgresClient      our small Swift layer over libpq: connections, binding, decoding, LISTEN/NOTIFY
+//   TimebankDatabase    migrations (the workers check readiness with them), the personal-data key, the checkout's home
+//   DevCluster          development only: the local cluster and its replica, child processes, the server's tools
+//   JobEngine           durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
+//   TimebankWorkers     the domain's job handlers (steps in sql/), `WorkerKind` (every job kind and its queue)
+//   WorkerHost          the process around a worker: shared command line and tuning, metrics/health server
+//   TimebankOperations  operators' code: admin (deliveries, insurers, claims, supervision), top, ledger verify,
+//                       the demo, sample people and the settlement fixture
+//   *-worker            one thin executable per worker: enrollment, order, settlement, notification, insurance-claim
+//   test-worker         the job engine's test worker (the same host and flags as the real ones)
+//   timebank            the operators' command line
+//   settle-bench, job-bench, driver-bench   the benchmarks (run with -c release)
+//
+// Who links what: the production workers link WorkerHost -> TimebankWorkers -> JobEngine,
+// TimebankDatabase, PostgresClient, and never DevCluster or TimebankOperations (see `productionWorker`
+// below: its dependencies are WorkerHost alone). Only timebank, the benchmarks and the tests link DevCluster.
+/// A production worker's executable: the worker host and nothing else (no DevCluster, no TimebankOperations).
+func productionWorker(_ name: String) -> Target {
+    .executableTarget(name: name, dependencies: ["WorkerHost"])
+}
+
 let package = Package(
     name: "timebank",
     platforms: [.macOS(.v14)],
@@ -55,6 +67,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Development only: never a dependency of WorkerHost, TimebankWorkers or a production worker.
+        .target(
+            name: "DevCluster",
+            dependencies: [
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "JobEngine",
             dependencies: [
@@ -70,24 +91,40 @@ let package = Package(
                 "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            // The notification templates (text files, Chinese first).
+            resources: [.copy("Templates")]
+        ),
+        .target(
+            name: "WorkerHost",
+            dependencies: [
+                "TimebankWorkers",
+                "JobEngine",
+                "PostgresClient",
+                "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            // The notification templates (text files, Chinese first).
-            resources: [.copy("Templates")]
+            ]
         ),
-        .executableTarget(name: "enrollment-worker", dependencies: ["TimebankWorkers"]),
-        .executableTarget(name: "order-worker", dependencies: ["TimebankWorkers"]),
-        .executableTarget(name: "settlement-worker", dependencies: ["TimebankWorkers"]),
-        .executableTarget(name: "notification-worker", dependencies: ["TimebankWorkers"]),
-        .executableTarget(name: "insurance-claim-worker", dependencies: ["TimebankWorkers"]),
+        .target(
+            name: "TimebankOperations",
+            dependencies: ["TimebankWorkers", "JobEngine", "PostgresClient"]
+        ),
+        productionWorker("enrollment-worker"),
+        productionWorker("order-worker"),
+        productionWorker("settlement-worker"),
+        productionWorker("notification-worker"),
+        productionWorker("insurance-claim-worker"),
         .executableTarget(
             name: "test-worker",
             dependencies: [
+                "WorkerHost",
                 "JobEngine",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -100,6 +137,9 @@ let package = Package(
             dependencies: [
                 "JobEngine",
                 "TimebankWorkers",
+                "TimebankOperations",
+                "WorkerHost",
+                "DevCluster",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,6 +151,7 @@ let package = Package(
             name: "job-bench",
             dependencies: [
                 "BenchSupport",
+                "DevCluster",
                 "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
@@ -123,6 +164,8 @@ let package = Package(
             name: "settle-bench",
             dependencies: [
                 "BenchSupport",
+                "DevCluster",
+                "TimebankOperations",
                 "TimebankWorkers",
                 "PostgresClient",
                 "TimebankDatabase",
@@ -132,6 +175,7 @@ let package = Package(
         .executableTarget(
             name: "driver-bench",
             dependencies: [
+                "DevCluster",
                 "PostgresClient",
                 "TimebankDatabase",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -141,31 +185,35 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PostgresClient", "TimebankDatabase",
+                "PostgresClient", "TimebankDatabase", "DevCluster",
                 .product(name: "FlyingFox", package: "FlyingFox"), .product(name: "FlyingSocks", package: "FlyingFox"),
             ],
             path: "Tests/TestSupport"
         ),
         .testTarget(
             name: "PostgresClientTests",
-            dependencies: ["PostgresClient", "TimebankDatabase", "TestSupport"]
+            dependencies: ["PostgresClient", "TimebankDatabase", "DevCluster", "TestSupport"]
         ),
         .testTarget(
             name: "JobEngineTests",
             dependencies: [
-                "JobEngine", "PostgresClient", "TimebankDatabase", "TestSupport",
+                "JobEngine", "PostgresClient", "TimebankDatabase", "DevCluster", "TestSupport",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(
             name: "TimebankWorkersTests",
-            dependencies: ["TimebankWorkers", "JobEngine", "PostgresClient", "TimebankDatabase", "TestSupport"]
+            dependencies: [
+                "TimebankWorkers", "WorkerHost", "TimebankOperations", "JobEngine", "PostgresClient", "TimebankDatabase", "DevCluster",
+                "TestSupport",
+            ]
         ),
         .testTarget(
             name: "TimebankDatabaseTests",
             dependencies: [
                 "PostgresClient",
                 "TimebankDatabase",
+                "DevCluster",
                 "TestSupport",
                 .product(name: "Yams", package: "Yams"),
             ]

@@ -15,7 +15,7 @@ enum JobStore {
         let rows = try connection.query("""
             UPDATE jobs.job AS j
                SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
-                   held_by = $3, lease_expires_at = now() + $4 * interval '1 millisecond'
+                   held_by = $3, lease_expires_at = now() + $4::interval
               FROM (SELECT id FROM jobs.job
                      WHERE state = 'available' AND queue = $1 AND run_at <= now()
                        AND NOT EXISTS (SELECT 1 FROM jobs.queue q WHERE q.name = $1 AND q.paused)
@@ -24,7 +24,7 @@ enum JobStore {
                        FOR UPDATE SKIP LOCKED) AS next
              WHERE j.id = next.id
             RETURNING j.id, j.kind, j.queue, j.args::text AS args, j.attempt, j.max_attempts, j.run_at, j.attempted_at
-            """, [queue, limit, worker, Int(lease.inSeconds * 1000)])
+            """, [queue, limit, worker, lease])
         return try rows.map(ClaimedJob.init(row:))
     }
 
@@ -83,9 +83,9 @@ enum JobStore {
     static func renewLeases(_ connection: isolated PostgresConnection, worker: String, jobs: [Int64], lease: Duration) throws -> Int {
         guard !jobs.isEmpty else { return 0 }
         return try connection.execute("""
-            UPDATE jobs.job SET lease_expires_at = now() + $3 * interval '1 millisecond'
+            UPDATE jobs.job SET lease_expires_at = now() + $3::interval
              WHERE id = ANY($2) AND state = 'running' AND held_by = $1
-            """, [worker, jobs, Int(lease.inSeconds * 1000)])
+            """, [worker, jobs, lease])
     }
 
     /// Returns jobs whose lease expired (their worker died) to be retried,
@@ -134,9 +134,9 @@ enum JobStore {
         try connection.execute("""
             DELETE FROM jobs.job WHERE id IN (
                 SELECT id FROM jobs.job
-                 WHERE finalized_at < now() - $1 * interval '1 millisecond'
+                 WHERE finalized_at < now() - $1::interval
                  ORDER BY finalized_at LIMIT $2)
-            """, [Int(retention.inSeconds * 1000), limit])
+            """, [retention, limit])
     }
 
     /// Marks this worker idle on a queue (so enqueues notify), or not.

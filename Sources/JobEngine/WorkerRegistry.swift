@@ -27,9 +27,9 @@ public enum WorkerRegistry {
         try connection.query(
             """
             UPDATE jobs.worker_instance SET gone_at = now()
-             WHERE stopped_at IS NULL AND gone_at IS NULL AND heartbeat_at < now() - $1 * interval '1 millisecond'
+             WHERE stopped_at IS NULL AND gone_at IS NULL AND heartbeat_at < now() - $1::interval
             RETURNING id
-            """, [Int(silentFor.inSeconds * 1000)]
+            """, [silentFor]
         ).map { try $0.decode("id", as: String.self) }
     }
 
@@ -78,9 +78,9 @@ public enum WorkerRegistry {
                    CASE WHEN stopped_at IS NOT NULL THEN 'stopped' WHEN gone_at IS NOT NULL THEN 'gone' ELSE 'live' END AS state,
                    coalesce(stopped_at, gone_at) AS ended_at
               FROM jobs.worker_instance
-             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - $1 * interval '1 millisecond'
+             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - $1::interval
              ORDER BY state DESC, kind, started_at
-            """, [Int(recent.inSeconds * 1000)]
+            """, [recent]
         ).map { row in
             Instance(id: try row.decode("id"), kind: try row.decode("kind"), host: try row.decode("host"), pid: try row.decode("pid"),
                      version: try row.decode("version"), queues: try row.decode("queues"), concurrency: try row.decode("concurrency"),

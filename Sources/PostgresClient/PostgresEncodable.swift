@@ -88,6 +88,20 @@ extension Date: PostgresEncodable {
     public func postgresBinding() throws -> PostgresBinding { .text(try TimestampText.format(self)) }
 }
 
+/// An `interval` of whole microseconds (PostgreSQL's precision; finer
+/// parts are dropped, toward zero), so SQL adds it to a timestamp directly:
+/// `now() + $1::interval`.
+extension Duration: PostgresEncodable {
+    public static var postgresType: PostgresType { .interval }
+    public func postgresBinding() -> PostgresBinding {
+        let (seconds, attoseconds) = components
+        let microseconds = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        let magnitude = microseconds.magnitude
+        let fraction = String(magnitude % 1_000_000)
+        return .text("\(microseconds < 0 ? "-" : "")\(magnitude / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count) + fraction) seconds")
+    }
+}
+
 extension UUID: PostgresEncodable {
     public static var postgresType: PostgresType { .uuid }
     public func postgresBinding() -> PostgresBinding { .text(uuidString) }

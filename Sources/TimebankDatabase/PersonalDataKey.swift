@@ -26,24 +26,9 @@ public enum PersonalDataKey {
     }
 
     /// A random key for development: letters and digits, 48 of them.
-    static func random() -> String {
+    public static func random() -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<48).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
-    }
-}
-
-extension LocalCluster {
-    /// The development cluster's key, made on first use (mode 0600, beside
-    /// the data directory, never inside the database).
-    public func developmentPersonalDataKey() throws -> String {
-        let file = home.appendingPathComponent("personal-data.key")
-        if let existing = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            return existing
-        }
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let key = PersonalDataKey.random()
-        FileManager.default.createFile(atPath: file.path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        return key
     }
 }

@@ -1,3 +1,4 @@
+import DevCluster
 import Foundation
 import TimebankDatabase
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BenchSupport
+import DevCluster
 import Foundation
 import JobEngine
 import PostgresClient

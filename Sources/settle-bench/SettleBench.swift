@@ -1,8 +1,10 @@
 import ArgumentParser
 import BenchSupport
+import DevCluster
 import Foundation
 import PostgresClient
 import TimebankDatabase
+import TimebankOperations
 import TimebankWorkers
 
 /// The settlement benchmark (issue 5): services checked out and settled by

@@ -1,5 +1,5 @@
 import ArgumentParser
-import TimebankWorkers
+import WorkerHost
 
 @main
 struct SettlementWorker: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import JobEngine
 import Logging
 import PostgresClient
 import ServiceLifecycle
+import WorkerHost
 
 /// A worker with test handlers, for the job engine's tests and benchmark:
 /// `noop`, `sleep` and `fail`. Each handler also records its run in
@@ -14,37 +15,27 @@ struct TestWorker: AsyncParsableCommand {
         commandName: "test-worker", abstract: "The job engine's test worker (noop, sleep and fail handlers).")
 
     @Option(help: "Queues to claim from (comma-separated).") var queues = "default"
-    @Option(help: "Jobs run at once per queue.") var concurrency = 10
-    @Option(help: "Jobs claimed per statement.") var claimBatch = 10
-    @Option(help: "Jobs claimed ahead of free slots.") var prefetch = 0
-    @Option(help: "Poll interval in milliseconds.") var pollMilliseconds = 1000
-    @Option(help: "Lease in milliseconds.") var leaseMilliseconds = 30_000
-    @Option(help: "Rescue interval in milliseconds.") var rescueMilliseconds = 5000
+    /// The production workers' command line (tuning flags and their TIMEBANK_* variables, --database-url,
+    /// --log-level), mapped to the configuration by the same code; these are the test worker's own.
+    @OptionGroup var options: WorkerOptions
     @Option(help: "Shutdown grace in milliseconds.") var graceMilliseconds = 10_000
     @Option(help: "Base backoff in milliseconds.") var backoffMilliseconds = 1000
-    @Option(help: "Log level.") var logLevel = "info"
     @Flag(help: "Commit claims and results asynchronously (synchronous_commit = off).") var asynchronousCommit = false
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-        guard let settings = ConnectionSettings.fromEnvironment(ProcessInfo.processInfo.environment, applicationName: "test-worker") else {
-            throw ValidationError("set DATABASE_URL")
-        }
+        let environment = ProcessInfo.processInfo.environment
+        let settings = try await options.database.resolve(applicationName: "test-worker")
         var configuration = WorkerConfiguration(name: "test-worker", queues: queues.split(separator: ",").map(String.init))
-        configuration.concurrency = concurrency
-        configuration.claimBatch = claimBatch
-        configuration.prefetch = prefetch
-        configuration.pollInterval = .milliseconds(pollMilliseconds)
-        configuration.lease = .milliseconds(leaseMilliseconds)
-        configuration.rescueInterval = .milliseconds(rescueMilliseconds)
         configuration.shutdownGrace = .milliseconds(graceMilliseconds)
         configuration.backoff = Backoff(base: .milliseconds(backoffMilliseconds), maximum: .seconds(60))
         configuration.asynchronousCommit = asynchronousCommit
+        try options.apply(to: &configuration, environment: environment)
 
         let recorder = try await PostgresConnection.connect(settings)
         var registry = HandlerRegistry()

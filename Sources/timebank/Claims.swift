@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct Claims: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

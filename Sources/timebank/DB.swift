@@ -1,4 +1,5 @@
 import ArgumentParser
+import DevCluster
 import Foundation
 import TimebankDatabase
 

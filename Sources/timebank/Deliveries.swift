@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import PostgresClient
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,7 @@
 import ArgumentParser
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +13,6 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        try await Demo(settings: try await database.resolve(applicationName: "timebank-demo")).run()
+        try await Demo(settings: try await database.resolveOrStartLocalCluster(applicationName: "timebank-demo")).run()
     }
 }

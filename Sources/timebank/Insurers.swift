@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct Insurers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

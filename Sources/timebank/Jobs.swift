@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobEngine
 import TimebankWorkers
+import WorkerHost
 import PostgresClient
 
 struct Jobs: AsyncParsableCommand {
@@ -11,7 +12,7 @@ struct Jobs: AsyncParsableCommand {
     )
 
     static func connect(_ database: DatabaseOptions) async throws -> PostgresConnection {
-        try await PostgresConnection.connect(try await database.resolve())
+        try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
     }
 
     struct Stats: AsyncParsableCommand {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import PostgresClient
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +29,7 @@ struct Ledger: AsyncParsableCommand {
         var metricsFile: String?
 
         func run() async throws {
-            let connection = try await PostgresConnection.connect(try await database.resolve())
+            let connection = try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
             let checks = try await LedgerVerifier.run(connection)
             await connection.close()
             if let metricsFile {

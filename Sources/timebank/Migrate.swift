@@ -1,5 +1,6 @@
 import ArgumentParser
 import TimebankWorkers
+import WorkerHost
 import Foundation
 import PostgresClient
 import TimebankDatabase
@@ -18,7 +19,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let directory = try sqlDir.map { URL(fileURLWithPath: $0) } ?? Migration.defaultDirectory()
         let migrator = try Migrator.load(from: directory)
-        let connection = try await PostgresConnection.connect(try await database.resolve())
+        let connection = try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
         let outcome = try await migrator.migrate(connection)
         await connection.close()
         for file in outcome.rewritten { print("record updated to the rewritten text of \(file)") }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import JobEngine
+import TimebankOperations
 import TimebankWorkers
+import WorkerHost
 
 #if canImport(Glibc)
 import Glibc

@@ -3,6 +3,7 @@ import Foundation
 import PostgresClient
 import TimebankDatabase
 import TimebankWorkers
+import WorkerHost
 import UnixSignals
 
 struct Up: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Processes of each worker.") var replicas = 1
 
     func run() async throws {
-        let settings = try await database.resolve(applicationName: "timebank-up")
+        let settings = try await database.resolveOrStartLocalCluster(applicationName: "timebank-up")
         let connection = try await PostgresConnection.connect(settings)
         let outcome = try await Migrator.project().migrate(connection)
         await connection.close()

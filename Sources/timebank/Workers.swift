@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobEngine
 import TimebankWorkers
+import WorkerHost
 
 struct Workers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,3 +1,4 @@
+import DevCluster
 import Foundation
 @testable import JobEngine
 import PostgresClient

@@ -99,6 +99,30 @@ import Testing
         }
     }
 
+    /// A Duration is an interval of microseconds, so SQL adds it to a timestamp.
+    @Test func durationsBindAsIntervals() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let connection = try await database.connect()
+            let cases: [(Duration, Int64)] = [
+                (.zero, 0), (.milliseconds(1), 1000), (.seconds(30), 30_000_000), (.milliseconds(1500), 1_500_000),
+                (.microseconds(-2_500_001), -2_500_001), (.seconds(-3), -3_000_000), (.seconds(86_400 * 400), 86_400 * 400 * 1_000_000),
+                (.nanoseconds(1999), 1),
+            ]
+            for (duration, microseconds) in cases {
+                let rows = try await connection.query(
+                    "SELECT pg_typeof($1)::text AS type, (extract(epoch FROM $1::interval) * 1000000)::bigint AS us", [duration])
+                #expect(try rows[0].decode("type", as: String.self) == "interval")
+                #expect(try rows[0].decode("us", as: Int64.self) == microseconds, "\(duration)")
+            }
+            let later = try await connection.query(
+                "SELECT timestamptz '2022-06-01 00:00:00+00' + $1::interval = timestamptz '2022-06-01 00:00:01.5+00' AS ok",
+                [Duration.milliseconds(1500)])
+            #expect(try later[0].decode("ok", as: Bool.self))
+            let none = try await connection.query("SELECT $1::interval IS NULL AS n", [nil as Duration?])
+            #expect(try none[0].decode("n", as: Bool.self))
+        }
+    }
+
     @Test func arraysRoundTrip() async throws {
         try await TestDatabase.with(migrated: false) { database in
             let connection = try await database.connect()

@@ -2,6 +2,7 @@ import Foundation
 import JobEngine
 import PostgresClient
 import TestSupport
+import TimebankOperations
 import TimebankDatabase
 import TimebankWorkers
 import Testing

@@ -1,6 +1,8 @@
+import DevCluster
 import Foundation
 import PostgresClient
 import TimebankDatabase
+import TimebankOperations
 import TimebankWorkers
 import Testing
 

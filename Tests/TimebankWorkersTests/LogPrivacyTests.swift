@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import TestSupport
+import TimebankOperations
 import Testing
 import TimebankWorkers
 

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TimebankOperations
 import TimebankWorkers
 import Testing
 

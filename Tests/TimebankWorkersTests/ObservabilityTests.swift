@@ -1,3 +1,4 @@
+import DevCluster
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

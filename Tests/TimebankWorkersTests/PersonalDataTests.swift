@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 import TimebankDatabase
+import TimebankOperations
 import TimebankWorkers
 
 extension BankSuites {

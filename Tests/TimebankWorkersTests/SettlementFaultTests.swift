@@ -1,6 +1,8 @@
+import DevCluster
 import Foundation
 import PostgresClient
 import TestSupport
+import TimebankOperations
 import TimebankDatabase
 import TimebankWorkers
 import Testing

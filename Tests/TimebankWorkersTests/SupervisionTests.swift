@@ -1,6 +1,7 @@
 import Foundation
 import PostgresClient
 import Testing
+import TimebankOperations
 import TimebankWorkers
 
 extension BankSuites {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import JobEngine
 import Testing
+import WorkerHost
 import TimebankWorkers
 
 /// Issue 9: every worker's tuning from flags or the environment, the same names everywhere.

@@ -43,12 +43,9 @@ public struct ClaimSendHandler: JobHandler {
         let exchange: HTTPExchange
         if let insurer, let url = URL(string: try row.decode("url", as: String.self)) {
             let body = Data(try row.decode("body", as: String.self).utf8)
-            exchange = await transport.post(url, body: body, headers: [
-                "Content-Type": "application/json; charset=utf-8",
-                "Idempotency-Key": "claim-\(subject.id)",
-                "X-Timebank-Signature": "sha256=" + (try row.decode("signature", as: String.self)),
-                "X-Timebank-Insurer": insurer,
-            ], timeout: .milliseconds(try row.decode("timeout_ms", as: Int.self)))
+            exchange = await transport.postSigned(
+                url, body: body, signature: try row.decode("signature", as: String.self), idempotencyKey: "claim-\(subject.id)",
+                headers: ["X-Timebank-Insurer": insurer], timeout: .milliseconds(try row.decode("timeout_ms", as: Int.self)))
         } else {
             exchange = HTTPExchange(status: nil, answer: "not sent: no insurer is configured for this claim", latency: .zero)
         }

@@ -51,11 +51,9 @@ public struct RegistryExportHandler: JobHandler {
                 context.logger.notice("no Volunteer Beijing export endpoint configured; the export waits", metadata: ["day": "\(arguments.day)"])
                 return .snooze(.seconds(3600))
             }
-            let exchange = await transport.post(url, body: Data(try row.decode("body", as: String.self).utf8), headers: [
-                "Content-Type": "application/json; charset=utf-8",
-                "Idempotency-Key": "export:\(arguments.day):\(chunk)",
-                "X-Timebank-Signature": "sha256=" + (try row.decode("signature", as: String.self)),
-            ], timeout: .milliseconds(try row.decode("timeout_ms", as: Int.self)))
+            let exchange = await transport.postSigned(
+                url, body: Data(try row.decode("body", as: String.self).utf8), signature: try row.decode("signature", as: String.self),
+                idempotencyKey: "export:\(arguments.day):\(chunk)", timeout: .milliseconds(try row.decode("timeout_ms", as: Int.self)))
             guard exchange.verdict == .delivered else {
                 context.logger.warning("registry export chunk not accepted", metadata: [
                     "day": "\(arguments.day)", "chunk": "\(chunk)", "answer": "\(exchange.status.map(String.init) ?? exchange.answer)",

@@ -11,6 +11,22 @@ public protocol HTTPTransport: Sendable {
     func post(_ url: URL, body: Data, headers: [String: String], timeout: Duration) async -> HTTPExchange
 }
 
+extension HTTPTransport {
+    /// What we send outside, always the same way (docs/notification-webhook.md,
+    /// docs/insurer-api.yaml): a JSON body, `Idempotency-Key` (the same on every
+    /// attempt, so a receiver drops a resend it saw already) and
+    /// `X-Timebank-Signature: sha256=<hex HMAC-SHA256 of the body>`; `headers` adds more.
+    public func postSigned(
+        _ url: URL, body: Data, signature: String, idempotencyKey: String, headers: [String: String] = [:], timeout: Duration
+    ) async -> HTTPExchange {
+        await post(url, body: body, headers: headers.merging([
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": idempotencyKey,
+            "X-Timebank-Signature": "sha256=\(signature)",
+        ]) { _, signed in signed }, timeout: timeout)
+    }
+}
+
 /// What a POST came to: the receiver's status and answer, or the error
 /// that kept it from answering (timeout, refused or dropped connection).
 public struct HTTPExchange: Sendable, Equatable {

@@ -34,7 +34,7 @@ public struct ChannelConfiguration: Sendable {
     /// `notifications.jsonl` beside the local cluster (`$TIMEBANK_HOME`, else
     /// the checkout's `.timebank/`).
     public static func developmentPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        LocalCluster.forCheckout(environment: environment).home.appendingPathComponent("notifications.jsonl").path
+        TimebankHome.directory(environment: environment).appendingPathComponent("notifications.jsonl").path
     }
 
     struct File: Decodable {

@@ -31,10 +31,7 @@ public struct WebhookChannel: NotificationChannel {
         } catch {
             return HTTPExchange(status: nil, answer: "not sent: could not sign (\(type(of: error)))", latency: .zero)
         }
-        return await transport.post(url, body: body, headers: [
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": message.idempotencyKey(channel: name),
-            "X-Timebank-Signature": "sha256=\(signature)",
-        ], timeout: timeout)
+        return await transport.postSigned(url, body: body, signature: signature, idempotencyKey: message.idempotencyKey(channel: name),
+                                          timeout: timeout)
     }
 }

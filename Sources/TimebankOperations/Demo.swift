@@ -1,6 +1,7 @@
 import Foundation
 import JobEngine
 import PostgresClient
+import TimebankWorkers
 
 /// `timebank demo`: the coin's path with two sample people, through the
 /// api functions as a client application calls them (as `timebank_api`),

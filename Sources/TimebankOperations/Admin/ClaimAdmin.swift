@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TimebankWorkers
 
 /// Claims as operators and supervisors follow them (`timebank claims`).
 public enum ClaimAdmin {

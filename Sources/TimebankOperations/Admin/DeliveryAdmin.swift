@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TimebankWorkers
 
 /// What operators see of the outbox (`timebank deliveries`): deliveries
 /// that failed for good (a 4xx) or ran out of attempts, every attempt of a

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TimebankWorkers
 
 /// Insurers' endpoints and secrets (`timebank insurers`). A secret is
 /// written, never read back.

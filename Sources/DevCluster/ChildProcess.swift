@@ -1,4 +1,5 @@
 import Foundation
+import TimebankDatabase
 #if canImport(Glibc)
 import Glibc
 #endif

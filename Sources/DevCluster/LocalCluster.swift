@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresClient
+import TimebankDatabase
 
 /// The private PostgreSQL cluster a checkout uses when no `DATABASE_URL`
 /// or `PG*` setting says otherwise: created with the installed server's
@@ -29,34 +30,11 @@ public struct LocalCluster: Sendable {
 
     /// The cluster for this checkout (or `TIMEBANK_HOME`).
     public static func forCheckout(environment: [String: String] = ProcessInfo.processInfo.environment) -> LocalCluster {
-        if let configured = environment["TIMEBANK_HOME"], !configured.isEmpty {
-            return LocalCluster(home: reachable(URL(fileURLWithPath: configured).standardizedFileURL))
-        }
-        var root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        if let sql = try? Migration.defaultDirectory(environment: environment) {
-            root = sql.deletingLastPathComponent()
-        }
-        return LocalCluster(home: reachable(root.appendingPathComponent(".timebank")))
+        LocalCluster(home: TimebankHome.directory(environment: environment))
     }
 
-    /// Under root the server runs as another OS user, who must be able to
-    /// reach the data directory. A home below a private directory (a
-    /// checkout in /root, say) moves to /var/tmp, under a name derived from
-    /// the intended path, so that every command finds the same cluster.
-    public static func reachable(_ home: URL) -> URL {
-        guard geteuid() == 0 else { return home }
-        var directory = home.deletingLastPathComponent()
-        while directory.path != "/" {
-            var info = stat()
-            if stat(directory.path, &info) == 0, info.st_mode & 0o001 == 0 {
-                var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-                for byte in home.path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-                return URL(fileURLWithPath: "/var/tmp/timebank-\(String(hash, radix: 16))")
-            }
-            directory = directory.deletingLastPathComponent()
-        }
-        return home
-    }
+    /// See ``TimebankHome/reachable(_:)``.
+    public static func reachable(_ home: URL) -> URL { TimebankHome.reachable(home) }
 
     /// The settings every command uses: `DATABASE_URL`, else the `PG*`
     /// variables, else this checkout's local cluster (started if needed);
@@ -65,10 +43,10 @@ public struct LocalCluster: Sendable {
     public static func resolveSettings(
         applicationName: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ConnectionSettings {
-        let key = environment[PersonalDataKey.environmentVariable]
-        if let settings = ConnectionSettings.fromEnvironment(environment, applicationName: applicationName) {
-            return try PersonalDataKey.apply(to: settings, key: key)
+        if let settings = try environmentDatabaseSettings(applicationName: applicationName, environment: environment) {
+            return settings
         }
+        let key = environment[PersonalDataKey.environmentVariable]
         let cluster = forCheckout(environment: environment)
         let url = try await cluster.start()
         return try PersonalDataKey.apply(to: ConnectionSettings(conninfo: url, applicationName: applicationName),
@@ -203,10 +181,4 @@ public struct LocalCluster: Sendable {
     }
 
     func tools() throws -> ServerTools { try ServerTools.locate(logger: logger) }
-}
-
-/// An error of the local cluster's management.
-public struct ClusterError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TimebankDatabase
 import PostgresClient
 
 /// A streaming replica of the local cluster, for heavy reports off the

@@ -1,4 +1,5 @@
 import PostgresClient
+import TimebankWorkers
 
 /// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0012), which
 /// re-derives every balance from the immutable transfers and checks the

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TimebankWorkers
 
 /// What supervisors see and decide (`timebank supervision`): R21 alerts
 /// and the watch list, R22 the dishonest list.

@@ -1,4 +1,5 @@
 import Foundation
+import TimebankDatabase
 import Logging
 
 /// The installed PostgreSQL server's programs (`initdb`, `pg_ctl`), run as

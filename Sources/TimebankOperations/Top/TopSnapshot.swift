@@ -1,4 +1,5 @@
 import Foundation
+import JobEngine
 import PostgresClient
 
 /// What `timebank top` shows, read from PostgreSQL alone: per queue, jobs
@@ -55,7 +56,6 @@ public struct TopSnapshot: Sendable, Equatable {
 
     /// One read of the job table's partial indexes and the worker registry.
     public static func take(_ connection: PostgresConnection, window: Duration = .seconds(5)) async throws -> TopSnapshot {
-        let milliseconds = Int(window.inSeconds * 1000)
         let queues = try await connection.query(
             """
             WITH names AS (SELECT DISTINCT queue FROM jobs.job UNION SELECT name FROM jobs.queue)
@@ -64,13 +64,13 @@ public struct TopSnapshot: Sendable, Equatable {
                    (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'available')::integer AS waiting,
                    (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'running')::integer AS running,
                    (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'completed'
-                       AND finalized_at > now() - $1 * interval '1 millisecond')::float8 / ($1 / 1000.0) AS completed_rate,
+                       AND finalized_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS completed_rate,
                    (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state IN ('retryable', 'discarded')
-                       AND attempted_at > now() - $1 * interval '1 millisecond')::float8 / ($1 / 1000.0) AS failed_rate,
+                       AND attempted_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS failed_rate,
                    (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs.job
                      WHERE queue = n.queue AND state = 'available' AND run_at <= now()) AS oldest
               FROM names n ORDER BY n.queue
-            """, [milliseconds]
+            """, [window]
         ).map { row in
             Queue(name: try row.decode("queue"), paused: try row.decode("paused"), waiting: try row.decode("waiting"),
                   running: try row.decode("running"), completedPerSecond: try row.decode("completed_rate"),

@@ -1,4 +1,5 @@
 import PostgresClient
+import TimebankWorkers
 
 /// Many services ready to be checked out, made in bulk, for the
 /// settlement fault tests and the settlement benchmark: elders with
