@@ -13,7 +13,7 @@ import Testing
             let done = SleepersDone()
             let sleepers = connections.map { connection in
                 Task {
-                    try await connection.query("SELECT pg_sleep(3)")
+                    try await connection.query("SELECT pg_sleep(10)")
                     await done.one()
                 }
             }
@@ -22,7 +22,8 @@ import Testing
             // has threads. Work on the pool must still get through while
             // they sleep; were the sleepers on the pool, it would get through
             // only once they returned. (No wall-clock bound: a busy machine
-            // may be slow, but not 3 s slow.)
+            // may be slow, but not 10 s slow; 3 s was, once, with the whole
+            // suite and two builds sharing two cores.)
             var ticks = 0
             for _ in 0..<10 {
                 try await Task.sleep(for: .milliseconds(5))
