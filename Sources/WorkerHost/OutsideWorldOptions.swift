@@ -13,6 +13,11 @@ public struct OutsideWorldOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A directory of message templates (<name>.txt) replacing the bundled ones.", valueName: "directory"))
     public var templates: String?
 
+    @Option(help: ArgumentHelp(
+        "When non-urgent messages to persons wait, in Beijing time: START-END hours (default 22-7), or off. Default: $TIMEBANK_QUIET_HOURS.",
+        valueName: "hours"))
+    public var quietHours: String?
+
     public init() {}
 
     /// The runtime these flags describe, checked before the worker starts.
@@ -26,6 +31,13 @@ public struct OutsideWorldOptions: ParsableArguments {
             configuration = try ChannelConfiguration.parse(data, environment: environment, transport: transport)
         }
         let bundled = try templates.map { try NotificationTemplates(directory: URL(fileURLWithPath: $0)) }
-        return try WorkerRuntime(channels: configuration, templates: bundled, transport: transport)
+        var quiet = QuietHours()
+        if let text = quietHours ?? environment["TIMEBANK_QUIET_HOURS"], !text.isEmpty {
+            guard let parsed = QuietHours(setting: text) else {
+                throw ValidationError("--quiet-hours / TIMEBANK_QUIET_HOURS: \(text) is not START-END hours (0-23) or off")
+            }
+            quiet = parsed
+        }
+        return try WorkerRuntime(channels: configuration, templates: bundled, transport: transport, quietHours: quiet)
     }
 }

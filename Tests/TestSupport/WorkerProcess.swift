@@ -11,10 +11,11 @@ public struct WorkerProcess: Sendable {
 
     /// Starts `executable` (e.g. `settlement-worker`) against `settings`'s
     /// database, its output in a log file of its own.
-    public static func start(_ executable: String, _ settings: ConnectionSettings, _ arguments: [String] = []) throws -> WorkerProcess {
+    public static func start(_ executable: String, _ settings: ConnectionSettings, _ arguments: [String] = [],
+                             environment extra: [String: String] = [:]) throws -> WorkerProcess {
         let path = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(executable).path
         let log = "/tmp/\(executable)-\(UUID().uuidString.prefix(8)).log"
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["DATABASE_URL"] = settings.conninfoWithDatabase
         let pid = try ChildProcess.spawn(path, arguments, environment: environment, logFile: log)
         running.withLock { $0.insert(pid) }

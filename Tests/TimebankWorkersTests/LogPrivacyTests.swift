@@ -15,7 +15,9 @@ extension BankSuites {
             try await Bank.with(workers: false) { bank in
                 try await WorkerProcess.killingOnFailure {
                     let workers = try WorkerKind.allCases.map {
-                        try WorkerProcess.start($0.executable, bank.database.settings, ["--log-level", "trace", "--poll-milliseconds", "100"])
+                        // No quiet hours: the demo's messages are delivered whatever the time in Beijing.
+                        try WorkerProcess.start($0.executable, bank.database.settings, ["--log-level", "trace", "--poll-milliseconds", "100"],
+                                                environment: ["TIMEBANK_QUIET_HOURS": "off"])
                     }
                     try await bank.eventually("""
                         (SELECT count(DISTINCT split_part(application_name, ' ', 1)) FROM pg_stat_activity

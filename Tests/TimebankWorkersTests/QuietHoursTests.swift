@@ -27,4 +27,12 @@ import TimebankWorkers
         #expect(quiet.end(ifQuietAt: beijing(0)) == beijing(7))
         #expect(quiet.end(ifQuietAt: beijing(6, 59)) == beijing(7))
     }
+
+    /// Operators set them with --quiet-hours / TIMEBANK_QUIET_HOURS.
+    @Test func theOperatorsSettingIsHoursOrOff() {
+        #expect(QuietHours(setting: "22-7") == QuietHours())
+        #expect(QuietHours(setting: "off")?.end(ifQuietAt: beijing(23)) == nil)
+        #expect(QuietHours(setting: "21-8")?.end(ifQuietAt: beijing(21, 30)) != nil)
+        for bad in ["", "22", "22-", "25-7", "a-b", "22-7-1"] { #expect(QuietHours(setting: bad) == nil, "\(bad)") }
+    }
 }

@@ -15,6 +15,17 @@ public struct QuietHours: Sendable, Equatable {
         self.timeZone = timeZone
     }
 
+    /// Operators' form: `22-7` (from 22:00 until 07:00, Beijing time), or
+    /// `off` (none: every message is sent at once). Nil when malformed.
+    public init?(setting text: String) {
+        if text == "off" { self.init(start: 0, end: 0); return }
+        let hours = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard hours.count == 2, let start = hours[0], let end = hours[1], (0...23).contains(start), (0...23).contains(end) else {
+            return nil
+        }
+        self.init(start: start, end: end)
+    }
+
     /// When the quiet hours around `now` end, or nil if `now` is not in them.
     public func end(ifQuietAt now: Date) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
