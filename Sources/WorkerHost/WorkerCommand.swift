@@ -76,8 +76,7 @@ public struct WorkerOptions: ParsableArguments {
         var services: [any Service] = [worker]
         if let metricsPort {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port: 0 to 65535") }
-            let known = (try? Migrator.project())?.migrations.count
-            let readiness = Readiness(settings: settings, migrations: known, draining: { await worker.isDraining })
+            let readiness = Readiness(settings: settings, migrator: try? Migrator.project(), draining: { await worker.isDraining })
             let server = try ObservabilityServer(port: UInt16(metricsPort), registry: prometheus, readiness: readiness, logger: logger)
             services.insert(server, at: 0)  // shut down after the worker (in reverse order)
             Task {

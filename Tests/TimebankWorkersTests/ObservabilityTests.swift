@@ -100,6 +100,16 @@ extension BankSuites {
                     try await Task.sleep(for: .milliseconds(200))
                 }
                 #expect(status == 200)
+
+                // Issue 14: definitions not those of this build (a release's changed function
+                // not yet applied) make it unready too, until `timebank migrate` applies them.
+                let owner = try await PostgresConnection.connect(ConnectionSettings(conninfo: url))
+                try await owner.execute("UPDATE meta.applied_definitions SET checksum = 'stale' WHERE path = 'functions/order/services.sql'")
+                let stale = try await get(port, "/readyz")
+                #expect(stale.status == 503 && stale.body.contains("definitions"), "\(stale)")
+                #expect(try await Migrator.project().migrate(owner).definitionsApplied)
+                #expect(try await get(port, "/readyz").status == 200)
+                await owner.close()
                 worker.signal(SIGTERM)
                 #expect(await worker.wait() == 0)
             }

@@ -69,14 +69,15 @@ public final class ObservabilityServer: Service, @unchecked Sendable {
 /// What `/readyz` checks.
 public actor Readiness {
     private let settings: ConnectionSettings
-    private let migrations: Int?
+    private let migrator: Migrator?
     private let draining: @Sendable () async -> Bool
     private var connection: PostgresConnection?
 
-    /// `migrations`: how many migration files this build knows (nil: unknown, not checked).
-    public init(settings: ConnectionSettings, migrations: Int?, draining: @escaping @Sendable () async -> Bool) {
+    /// `migrator`: this build's sql/ (nil: unknown, not checked): ready only
+    /// when the database has every migration and exactly these definitions.
+    public init(settings: ConnectionSettings, migrator: Migrator?, draining: @escaping @Sendable () async -> Bool) {
         self.settings = settings
-        self.migrations = migrations
+        self.migrator = migrator
         self.draining = draining
     }
 
@@ -85,9 +86,8 @@ public actor Readiness {
         var problems: [String] = []
         if await draining() { problems.append("draining: shutting down") }
         do {
-            let applied = try await withTimeout(.seconds(1)) { try await self.appliedMigrations() }
-            if let migrations, applied < migrations {
-                problems.append("migrations: \(applied) of \(migrations) applied (run timebank migrate)")
+            if let problem = try await withTimeout(.seconds(1), { try await self.schemaProblem() }) {
+                problems.append(problem)
             }
         } catch {
             problems.append("database: not answering (\(type(of: error)))")
@@ -96,9 +96,19 @@ public actor Readiness {
         return problems
     }
 
-    private func appliedMigrations() async throws -> Int {
+    /// What keeps the schema from being this build's: migrations missing, or definitions not applied.
+    private func schemaProblem() async throws -> String? {
         if connection == nil { connection = try await PostgresConnection.connect(settings) }
-        return try await connection!.query("SELECT count(*)::integer AS n FROM meta.applied_migrations")[0].decode("n", as: Int.self)
+        guard let migrator else { return nil }
+        do {
+            let pending = try await migrator.pending(connection!)
+            if !pending.isEmpty {
+                return "migrations: \(migrator.migrations.count - pending.count) of \(migrator.migrations.count) applied (run timebank migrate)"
+            }
+            return try await migrator.isCurrent(connection!) ? nil : "definitions: sql/functions, views or privileges changed since they were applied (run timebank migrate)"
+        } catch let error as MigrationError {
+            return "migrations: \(error)"
+        }
     }
 }
 
