@@ -7,13 +7,17 @@ import ServiceLifecycle
 /// turns). They ignore graceful shutdown on purpose: leases must be renewed
 /// while running jobs finish; the worker cancels them once it has drained.
 enum Maintenance {
-    /// Runs `tick` now and then every `interval` until cancelled. A failure
-    /// is logged once per outage, not once per tick, and retried at the next.
+    /// Runs `tick` now and then every `interval` until cancelled, at a fixed
+    /// rate (a slow tick does not push the next one later: a lease renewal
+    /// stays within its third of the lease). A failure is logged once per
+    /// outage, not once per tick, and retried at the next.
     static func every(
         _ interval: Duration, _ duty: String, logger: Logger, _ tick: @Sendable () async throws -> Void
     ) async {
+        let clock = ContinuousClock()
         var failing = false
         while !Task.isCancelled {
+            let next = clock.now + interval
             do {
                 try await tick()
                 if failing { logger.info("maintenance works again", metadata: ["duty": "\(duty)"]) }
@@ -23,7 +27,7 @@ enum Maintenance {
                 if !failing { logger.warning("maintenance failed; retrying", metadata: ["duty": "\(duty)", "error": "\(error)"]) }
                 failing = true
             }
-            do { try await Task.sleep(for: max(interval, .milliseconds(50))) } catch { return }
+            do { try await Task.sleep(until: max(next, clock.now + .milliseconds(50)), clock: clock) } catch { return }
         }
     }
 }
@@ -39,10 +43,12 @@ struct LeaseRenewal: Service {
     let heldJobs: @Sendable () async -> [Int64]
 
     func run() async {
-        await Maintenance.every(lease / 3, "lease renewal", logger: logger) {
-            let held = await heldJobs()
-            try await JobStore.renewLeases(connection, worker: worker, jobs: held, lease: lease)
-        }
+        await Maintenance.every(lease / 3, "lease renewal", logger: logger) { try await renew() }
+    }
+
+    func renew() async throws {
+        let held = await heldJobs()
+        try await JobStore.renewLeases(connection, worker: worker, jobs: held, lease: lease)
     }
 }
 
@@ -50,11 +56,16 @@ struct LeaseRenewal: Service {
 struct Rescue: Service {
     let connection: PostgresConnection
     let interval: Duration
+    /// This worker's own renewal, done first: however late its renewal
+    /// service runs (the duties share a connection, and a loaded machine
+    /// delays them), a worker never rescues a job it is running.
+    let renewal: LeaseRenewal
     let metrics: JobMetrics
     let logger: Logger
 
     func run() async {
         await Maintenance.every(interval, "rescue", logger: logger) {
+            try await renewal.renew()
             let rescued = try await JobStore.rescue(connection)
             metrics.rescued(rescued.count)
             if !rescued.isEmpty { logger.warning("rescued jobs whose worker stopped renewing", metadata: ["jobs": "\(rescued)"]) }

@@ -139,11 +139,12 @@ public actor Worker: Service {
             for producer in producers { held.formUnion(await producer.heldJobs) }
             return Array(held)
         }
+        let renewal = LeaseRenewal(connection: connection, worker: instanceID, lease: configuration.lease, logger: logger, heldJobs: heldJobs)
         var duties: [any Service] = [
-            LeaseRenewal(connection: connection, worker: instanceID, lease: configuration.lease, logger: logger, heldJobs: heldJobs),
+            renewal,
             Heartbeat(connection: connection, worker: instanceID, configuration: configuration, tally: tally, metrics: metrics, logger: logger),
             DuePromotion(connection: connection, interval: configuration.promoteInterval, logger: logger),
-            Rescue(connection: connection, interval: configuration.rescueInterval, metrics: metrics, logger: logger),
+            Rescue(connection: connection, interval: configuration.rescueInterval, renewal: renewal, metrics: metrics, logger: logger),
             Pruning(connection: connection, interval: configuration.pruneInterval, retention: configuration.retention, logger: logger),
         ]
         if !periodicJobs.isEmpty { duties.append(PeriodicEnqueuer(connection: connection, jobs: periodicJobs, logger: logger)) }
