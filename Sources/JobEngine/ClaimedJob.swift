@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 
 /// A job this worker holds: claimed, running, under its lease.
-struct ClaimedJob: Sendable {
+struct ClaimedJob: Sendable, Equatable {
     let id: Int64
     let kind: String
     let queue: String
@@ -11,6 +11,18 @@ struct ClaimedJob: Sendable {
     let maxAttempts: Int
     let runAt: Date
     let claimedAt: Date
+
+    init(id: Int64, kind: String, queue: String, arguments: String = "{}", attempt: Int = 1, maxAttempts: Int = 20,
+         runAt: Date = Date(), claimedAt: Date = Date()) {
+        self.id = id
+        self.kind = kind
+        self.queue = queue
+        self.arguments = arguments
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+        self.claimedAt = claimedAt
+    }
 
     init(row: PostgresRow) throws {
         id = try row.decode("id")
@@ -25,7 +37,7 @@ struct ClaimedJob: Sendable {
 }
 
 /// How one attempt ended, for the completer to record.
-struct AttemptResult: Sendable {
+struct AttemptResult: Sendable, Equatable {
     enum Kind: String, Sendable {
         case completed, failed, discarded, snoozed, cancelled
         /// Interrupted by shutdown: back to available, attempt not counted.

@@ -6,35 +6,61 @@ import PostgresClient
 /// the next accumulates, so a busy worker pays one round trip for many
 /// completions. A write that fails (database restarting) is retried with
 /// the same results: they only apply to rows the worker still holds.
+///
+/// Bounded as River's `BatchCompleter` is: one statement writes at most
+/// `maxBatch` results (a statement's arrays stay small however far behind
+/// the writer is), and once `maxBacklog` results wait, `submit` waits for
+/// room, so a worker whose database is slow or away stops finishing (and
+/// so claiming) jobs instead of piling up results in memory.
 actor Completer {
+    static let defaultMaxBatch = 1000
+    static let defaultMaxBacklog = 10_000
+
     private let connection: PostgresConnection
     private let worker: String
     private let logger: Logger
+    let maxBatch: Int
+    let maxBacklog: Int
     private var pending: [AttemptResult] = []
-    private var waiter: CheckedContinuation<Void, Never>?
+    private var writer: CheckedContinuation<Void, Never>?
+    /// Submitters waiting for the backlog to shrink below `maxBacklog`.
+    private var waitingForRoom: [CheckedContinuation<Void, Never>] = []
     private var finishing = false
 
-    init(connection: PostgresConnection, worker: String, logger: Logger) {
+    init(connection: PostgresConnection, worker: String, logger: Logger,
+         maxBatch: Int = defaultMaxBatch, maxBacklog: Int = defaultMaxBacklog) {
         self.connection = connection
         self.worker = worker
         self.logger = logger
+        self.maxBatch = max(1, maxBatch)
+        self.maxBacklog = max(1, maxBacklog)
     }
 
     /// Jobs whose results are not written yet: still held, leases renewed.
     private(set) var unwritten: Set<Int64> = []
 
-    func submit(_ result: AttemptResult) {
+    /// Results waiting to be written.
+    var backlog: Int { pending.count }
+
+    /// Queues a result; waits first while the backlog is full, unless
+    /// `waitForRoom` is false (jobs handed back at shutdown must not wait
+    /// for a database that may not come back).
+    func submit(_ result: AttemptResult, waitForRoom: Bool = true) async {
+        while waitForRoom, pending.count >= maxBacklog, !finishing {
+            await withCheckedContinuation { waitingForRoom.append($0) }
+        }
         unwritten.insert(result.jobID)
         pending.append(result)
-        waiter?.resume()
-        waiter = nil
+        writer?.resume()
+        writer = nil
     }
 
     /// Ends `run()` once everything submitted is written.
     func finish() {
         finishing = true
-        waiter?.resume()
-        waiter = nil
+        writer?.resume()
+        writer = nil
+        resumeWaitingForRoom()
     }
 
     func run() async {
@@ -42,16 +68,17 @@ actor Completer {
         while true {
             if pending.isEmpty {
                 if finishing { return }
-                await withCheckedContinuation { waiter = $0 }
+                await withCheckedContinuation { writer = $0 }
                 continue
             }
-            let batch = pending
-            pending.removeAll(keepingCapacity: true)
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
             do {
                 try await JobStore.record(connection, batch, worker: worker)
                 for result in batch { unwritten.remove(result.jobID) }
                 if failures > 0 { logger.info("recording job results again") }
                 failures = 0
+                if pending.count < maxBacklog { resumeWaitingForRoom() }
             } catch {
                 pending.insert(contentsOf: batch, at: 0)
                 if failures == 0 { logger.warning("cannot record job results; retrying", metadata: ["error": "\(error)"]) }
@@ -59,5 +86,12 @@ actor Completer {
                 try? await Task.sleep(for: .milliseconds(min(50 << min(failures, 6), 2000)))
             }
         }
+    }
+
+    private func resumeWaitingForRoom() {
+        // Each re-checks the room when it runs again.
+        let waiters = waitingForRoom
+        waitingForRoom.removeAll()
+        for waiter in waiters { waiter.resume() }
     }
 }

@@ -87,6 +87,17 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         return (steps.map(\.kind) + handled).sorted()
     }
 
+    /// The jobs it enqueues once per period (R21's supervision scan; the
+    /// claims gauge; R24's daily export to Volunteer Beijing), run by its
+    /// executables; the tests' in-process workers and the demo leave them out.
+    public var periodicJobs: [PeriodicJob] {
+        switch self {
+        case .notification: [SupervisionScan.periodic]
+        case .insuranceClaim: [RegistryExportHandler.periodic, ClaimStateSampler.periodic]
+        default: []
+        }
+    }
+
     /// Every handler of this worker; `runtime` serves the notification and
     /// insurance-claim workers, which talk to the world outside.
     public func registry(_ runtime: WorkerRuntime? = nil) throws -> HandlerRegistry {

@@ -57,22 +57,8 @@ public struct WorkerOptions: ParsableArguments {
         let settings = try await database.resolve(applicationName: kind.executable)
         let logger = Logger(label: "timebank.\(kind.executable)")
         let registry = try kind.registry(runtime)
-        if kind == .insuranceClaim || kind == .notification {
-            // Jobs that keep themselves going, started here (once: unique keys): R24's daily export
-            // to Volunteer Beijing; R21's scheduled supervision scan.
-            var role = settings
-            if let databaseRole = configuration.databaseRole { role = settings.with(parameter: "role", databaseRole) }
-            let connection = try await PostgresConnection.connect(role)
-            try await connection.transaction { connection in
-                if kind == .insuranceClaim {
-                    try RegistryExportHandler.scheduleYesterday(on: connection)
-                    try ClaimStateSampler.schedule(on: connection)
-                }
-                if kind == .notification { try SupervisionScan.schedule(on: connection) }
-            }
-            await connection.close()
-        }
-        let worker = try Worker(configuration: configuration, settings: settings, registry: registry, logger: logger)
+        let worker = try Worker(
+            configuration: configuration, settings: settings, registry: registry, periodicJobs: kind.periodicJobs, logger: logger)
         var services: [any Service] = [worker]
         if let metricsPort {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port: 0 to 65535") }

@@ -10,7 +10,7 @@ struct RunningWorker {
     let task: Task<Void, Error>
 
     static func start(
-        _ database: TestDatabase, queues: [String] = ["default"],
+        _ database: TestDatabase, queues: [String] = ["default"], periodicJobs: [PeriodicJob] = [],
         handlers: (inout HandlerRegistry) -> Void, configure: (inout WorkerConfiguration) -> Void = { _ in }
     ) throws -> RunningWorker {
         var configuration = WorkerConfiguration(name: "test", queues: queues)
@@ -21,7 +21,7 @@ struct RunningWorker {
         configure(&configuration)
         var registry = HandlerRegistry()
         handlers(&registry)
-        let worker = try Worker(configuration: configuration, settings: database.settings, registry: registry)
+        let worker = try Worker(configuration: configuration, settings: database.settings, registry: registry, periodicJobs: periodicJobs)
         return RunningWorker(worker: worker, task: Task { try await worker.run() })
     }
 

@@ -91,7 +91,12 @@ import Testing
     @Test func everyKindEnqueuedAnywhereIsServedByExactlyOneWorkerOnItsQueue() throws {
         let sql = try Self.sqlFiles()
         #expect(sql.count >= 20, "the migrations were not found")
-        let enqueues = try (sql + Self.swiftFiles()).flatMap(Self.enqueues(in:))
+        // The periodic jobs each worker kind declares, which the engine enqueues (PeriodicEnqueuer).
+        let periodic = WorkerKind.allCases.flatMap { worker in
+            worker.periodicJobs.map { Enqueue(kind: $0.kind, queue: $0.queue, kindExpression: "\"\($0.kind)\"",
+                                              expression: "PeriodicJob(kind: \"\($0.kind)\")", place: "\(worker).periodicJobs") }
+        }
+        let enqueues = try (sql + Self.swiftFiles()).flatMap(Self.enqueues(in:)) + periodic
         let literal = enqueues.filter { $0.kind != nil }
         // What the scan must see, so that a change to its patterns cannot silently find nothing.
         for kind in ["enrollment.register_person", "order.check_out", "settlement.settle", "notify.deliver", "claims.send", "claims.sample",

@@ -3,23 +3,20 @@ import JobEngine
 import PostgresClient
 
 /// `claims.sample`: the claims by state, as the gauge `timebank_claims{state}`
-/// on the insurance-claim worker's /metrics. A job that snoozes a minute after
-/// each run, started once when the worker starts (a unique key).
+/// on the insurance-claim worker's /metrics: a periodic job, every minute
+/// (the gauge is the process's own, so each worker also samples at start).
 public struct ClaimStateSampler: JobHandler {
     public struct Arguments: Codable, Sendable {}
     public static let kind = "claims.sample"
     public static let states = ["validated", "refused", "sent", "received", "more_documents", "approved", "rejected", "paid", "undeliverable"]
 
-    let interval: Duration
+    public static let periodic = PeriodicJob(
+        kind: kind, queue: WorkerKind.insuranceClaim.queue, schedule: .every(.seconds(60)), key: { "sample:" + $0.formatted(.iso8601) })
+
     let metricsFactory: any MetricsFactory
 
-    public init(interval: Duration = .seconds(60), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
-        self.interval = interval
+    public init(metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.metricsFactory = metricsFactory
-    }
-
-    public static func schedule(on connection: isolated PostgresConnection) throws {
-        _ = try connection.query("SELECT jobs.enqueue('claims.sample', '{}', 'claims', unique_key => 'sample')")
     }
 
     public func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
@@ -31,6 +28,6 @@ public struct ClaimStateSampler: JobHandler {
         for state in Self.states {
             Gauge(label: "timebank_claims", dimensions: [("state", state)], factory: metricsFactory).record(byState[state] ?? 0)
         }
-        return .snooze(interval)
+        return .completed
     }
 }

@@ -7,8 +7,13 @@ import PostgresClient
 /// hours) to its export endpoint, chunk by chunk, recording each chunk
 /// sent (`bank.registry_export`). Idempotent and resumable: a day
 /// interrupted resumes at its first unrecorded chunk, which is built the
-/// same again and carries the same idempotency key. When the day is done
-/// the next day's job is scheduled for 01:00 after it ends.
+/// same again and carries the same idempotency key.
+///
+/// A periodic job (``periodic``): day D is exported at 01:00 Beijing time
+/// after it ends. A day done also schedules the next day's export at once,
+/// under the same key and time as the periodic run, so the two make one
+/// job; it is what catches up, day by day, the days missed while no
+/// insurance-claim worker ran.
 public struct RegistryExportHandler: JobHandler {
     public struct Arguments: Codable, Sendable {
         /// YYYY-MM-DD, Beijing time.
@@ -17,6 +22,21 @@ public struct RegistryExportHandler: JobHandler {
     }
     public static let kind = "claims.export_day"
 
+    /// The run at 01:00 exports the day before, keyed `export:<day>`.
+    public static let periodic = PeriodicJob(
+        kind: kind, queue: WorkerKind.insuranceClaim.queue, schedule: .daily(hour: 1, minute: 0, timeZone: beijing),
+        key: { "export:" + day(before: $0) }, arguments: { #"{"day": ""# + day(before: $0) + #""}"# })
+
+    static let beijing = TimeZone(identifier: "Asia/Shanghai")!
+
+    /// The Beijing day before `time`'s, YYYY-MM-DD (as `bank.local_today() - 1` then).
+    static func day(before time: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = beijing
+        let day = calendar.dateComponents([.year, .month, .day], from: calendar.date(byAdding: .day, value: -1, to: time)!)
+        return String(format: "%04d-%02d-%02d", day.year!, day.month!, day.day!)
+    }
+
     let transport: any HTTPTransport
     /// How long a chunk the registry did not accept waits before it is sent again.
     let retryAfter: Duration
@@ -24,16 +44,6 @@ public struct RegistryExportHandler: JobHandler {
     public init(transport: any HTTPTransport = URLSessionTransport(), retryAfter: Duration = .seconds(300)) {
         self.transport = transport
         self.retryAfter = retryAfter
-    }
-
-    /// Schedules the export of the day before today (Beijing time), unless
-    /// it is already waiting: the insurance-claim worker does it at start.
-    public static func scheduleYesterday(on connection: isolated PostgresConnection) throws {
-        _ = try connection.query(
-            """
-            SELECT jobs.enqueue('claims.export_day', jsonb_build_object('day', bank.local_today() - 1), 'claims',
-                                unique_key => 'export:' || (bank.local_today() - 1))
-            """)
     }
 
     public func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {

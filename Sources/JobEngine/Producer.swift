@@ -1,0 +1,176 @@
+import Foundation
+import Logging
+import PostgresClient
+
+/// One queue's producer: claims its jobs (woken by NOTIFY, polling as a
+/// fallback), starts them on the ``Executor`` as the ``SlotStateMachine``
+/// says, and hands their results to the ``Completer``. At shutdown it stops
+/// claiming, gives back the jobs claimed ahead, and waits for the running
+/// ones within the grace, then cancels them.
+actor Producer {
+    let queue: String
+    private let connection: PostgresConnection
+    private let worker: String
+    private let configuration: WorkerConfiguration
+    private let executor: Executor
+    private let completer: Completer
+    private let tally: WorkerTally
+    private let logger: Logger
+    /// Called when the producer's task is cancelled: the whole worker stops as on SIGTERM.
+    private let onCancelled: @Sendable () async -> Void
+    private var slots: SlotStateMachine
+    private var tasks: [Int64: Task<Void, Never>] = [:]
+    private var drained: CheckedContinuation<Void, Never>?
+
+    init(queue: String, connection: PostgresConnection, worker: String, configuration: WorkerConfiguration, executor: Executor,
+         completer: Completer, tally: WorkerTally, logger: Logger, onCancelled: @escaping @Sendable () async -> Void) {
+        self.queue = queue
+        self.connection = connection
+        self.worker = worker
+        self.configuration = configuration
+        self.executor = executor
+        self.completer = completer
+        self.tally = tally
+        self.logger = logger
+        self.onCancelled = onCancelled
+        self.slots = SlotStateMachine(
+            concurrency: configuration.concurrency, prefetch: configuration.prefetch, claimBatch: configuration.claimBatch)
+    }
+
+    /// Stops claiming and wakes the claim loop. Returns the jobs running.
+    @discardableResult
+    func beginShutdown() -> Int {
+        if slots.beginShutdown() { connection.wakeUp() }
+        return tasks.count
+    }
+
+    /// The jobs this producer knows it holds: running, or claimed ahead.
+    var heldJobs: [Int64] { Array(tasks.keys) + slots.waiting.map(\.id) }
+
+    /// Claims until shutdown, then drains.
+    func run() async {
+        await claimUntilStopped()
+        await drain()
+    }
+
+    /// After the worker is done: not idle any more, disconnected.
+    func close() async {
+        _ = try? await JobStore.setIdle(connection, queue: queue, worker: worker, idle: false)
+        await connection.close()
+    }
+
+    private func claimUntilStopped() async {
+        var idle = false
+        var listening = false
+        var failures = 0
+        while true {
+            do {
+                // Once listening, the connection re-listens by itself after a reconnect.
+                if !listening {
+                    try await connection.listen("jobs_" + queue)
+                    listening = true
+                }
+                switch slots.nextClaim() {
+                case .stop:
+                    return
+                case .claim(let wanted):
+                    let jobs = try await JobStore.claim(
+                        connection, queue: queue, limit: wanted, worker: worker, lease: configuration.lease)
+                    start(slots.claimed(jobs, isBatchKind: executor.isBatchKind))
+                    let queueLooksEmpty = jobs.count < wanted
+                    if queueLooksEmpty != idle {
+                        try await JobStore.setIdle(connection, queue: queue, worker: worker, idle: queueLooksEmpty)
+                        idle = queueLooksEmpty
+                        // A job enqueued between the claim and the flag sent
+                        // no NOTIFY: claim once more before waiting.
+                        if idle { continue }
+                    }
+                    if !queueLooksEmpty { failures = 0; continue }
+                case .wait:
+                    break
+                }
+                failures = 0
+                // Wait for a NOTIFY, a freed slot (wakeUp), or the poll interval.
+                let event = try await connection.nextNotification(timeout: configuration.pollInterval)
+                if event == nil && idle {
+                    try await JobStore.setIdle(connection, queue: queue, worker: worker, idle: true)  // refreshes last_seen
+                }
+                if event == .reconnected { idle = false }
+            } catch {
+                if slots.nextClaim() == .stop { return }
+                // Cancelled (the service group is going down): stop as on SIGTERM, do not spin.
+                if Task.isCancelled {
+                    await onCancelled()
+                    return
+                }
+                if failures == 0 {
+                    logger.warning("cannot claim jobs; retrying", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                }
+                failures += 1
+                idle = false
+                try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
+            }
+        }
+    }
+
+    private func start(_ start: SlotStateMachine.Start) {
+        let executor = self.executor
+        for job in start.jobs {
+            tasks[job.id] = Task {
+                let result = await executor.run(job)
+                await self.finished([job], completed: 0, unrecorded: [result])
+            }
+        }
+        for batch in start.batches {
+            let task = Task {
+                let (completed, unrecorded) = await executor.runBatch(batch)
+                await self.finished(batch, completed: completed, unrecorded: unrecorded)
+            }
+            for job in batch { tasks[job.id] = task }
+        }
+    }
+
+    /// Jobs ended: `completed` of them already recorded (in a batch's own
+    /// transaction), `unrecorded` for the completer. Their slots free only
+    /// once the completer took the results: its back-pressure slows claims.
+    private func finished(_ jobs: [ClaimedJob], completed: Int, unrecorded: [AttemptResult]) async {
+        await tally.count(completed: completed, unrecorded)
+        for result in unrecorded { await completer.submit(result) }
+        for job in jobs { tasks[job.id] = nil }
+        let after = slots.finished(jobs.count, isBatchKind: executor.isBatchKind)
+        start(after.start)
+        if after.wakeProducer { connection.wakeUp() }
+        if after.drained { endDrain() }
+    }
+
+    private func drain() async {
+        for job in slots.drain().release {
+            await completer.submit(
+                AttemptResult(jobID: job.id, attempt: job.attempt, kind: .released, runAt: Date(), message: nil), waitForRoom: false)
+        }
+        // Checked after those awaits, with none before the wait begins: a
+        // job that ended meanwhile must not leave the drain waiting.
+        guard slots.running > 0 else { return }
+        let grace = configuration.shutdownGrace
+        let timer = Task {
+            try? await Task.sleep(for: grace)
+            await self.cancelRunningJobs()
+        }
+        await withCheckedContinuation { drained = $0 }
+        timer.cancel()
+    }
+
+    private func endDrain() {
+        drained?.resume()
+        drained = nil
+    }
+
+    private func cancelRunningJobs() {
+        guard !tasks.isEmpty else { return endDrain() }
+        logger.warning("shutdown grace over: cancelling running jobs", metadata: ["queue": "\(queue)", "count": "\(tasks.count)"])
+        for task in tasks.values { task.cancel() }
+        // Cancelled handlers that do not return are left behind; their
+        // jobs are handed back and any late result is refused.
+        endDrain()
+    }
+}
