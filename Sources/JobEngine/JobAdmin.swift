@@ -53,14 +53,11 @@ public enum JobAdmin {
 
     public static func stats(_ connection: isolated PostgresConnection) throws -> [QueueStats] {
         let rows = try connection.query("""
-            WITH queues AS (SELECT DISTINCT queue FROM jobs.job UNION SELECT name FROM jobs.queue)
-            SELECT q.queue,
-                   coalesce((SELECT paused FROM jobs.queue WHERE name = q.queue), false) AS paused,
+            SELECT d.queue, d.paused, d.oldest_waiting_seconds AS oldest,
+                   -- Every state's count, finished ones too (the view counts the unfinished alone).
                    (SELECT coalesce(jsonb_object_agg(state, n), '{}')::text
-                      FROM (SELECT state::text, count(*) AS n FROM jobs.job WHERE queue = q.queue GROUP BY state) s) AS counts,
-                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs.job
-                     WHERE queue = q.queue AND state = 'available' AND run_at <= now()) AS oldest
-              FROM queues q ORDER BY q.queue
+                      FROM (SELECT state::text, count(*) AS n FROM jobs.job WHERE queue = d.queue GROUP BY state) s) AS counts
+              FROM jobs.queue_depth d ORDER BY d.queue
             """)
         return try rows.map { row in
             let counts = try JSONDecoder().decode([String: Int].self, from: Data(try row.decode("counts", as: String.self).utf8))

@@ -40,6 +40,9 @@ public enum WorkerRegistry {
     }
 
     /// Jobs waiting in each of `queues` and the oldest one's age, for the queue gauges.
+    /// Not the view `jobs.queue_depth`, which operators read: it finds every queue the job
+    /// table holds (a scan of all of it), while this runs every heartbeat in every worker, on
+    /// the worker's own queues, through the claim index alone.
     static func queueDepths(_ connection: isolated PostgresConnection, queues: [String]) throws -> [(String, Int, Double)] {
         try connection.query(
             """
@@ -74,11 +77,9 @@ public enum WorkerRegistry {
     public static func list(_ connection: PostgresConnection, recent: Duration = .seconds(3600)) async throws -> [Instance] {
         try await connection.query(
             """
-            SELECT id, kind, host, pid, version, queues, concurrency, started_at, heartbeat_at, jobs_done, jobs_failed,
-                   CASE WHEN stopped_at IS NOT NULL THEN 'stopped' WHEN gone_at IS NOT NULL THEN 'gone' ELSE 'live' END AS state,
-                   coalesce(stopped_at, gone_at) AS ended_at
-              FROM jobs.worker_instance
-             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - $1::interval
+            SELECT id, kind, host, pid, version, queues, concurrency, started_at, heartbeat_at, jobs_done, jobs_failed, state, ended_at
+              FROM jobs.worker_state
+             WHERE ended_at IS NULL OR ended_at > now() - $1::interval
              ORDER BY state DESC, kind, started_at
             """, [recent]
         ).map { row in

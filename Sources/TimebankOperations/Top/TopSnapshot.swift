@@ -54,22 +54,17 @@ public struct TopSnapshot: Sendable, Equatable {
         self.workers = workers
     }
 
-    /// One read of the job table's partial indexes and the worker registry.
+    /// One read of the queues' depth (the view `jobs.queue_depth`), their
+    /// rates over `window`, and the worker registry (`jobs.worker_state`).
     public static func take(_ connection: PostgresConnection, window: Duration = .seconds(5)) async throws -> TopSnapshot {
         let queues = try await connection.query(
             """
-            WITH names AS (SELECT DISTINCT queue FROM jobs.job UNION SELECT name FROM jobs.queue)
-            SELECT n.queue,
-                   coalesce((SELECT paused FROM jobs.queue WHERE name = n.queue), false) AS paused,
-                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'available')::integer AS waiting,
-                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'running')::integer AS running,
-                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state = 'completed'
+            SELECT d.queue, d.paused, d.waiting, d.running, d.oldest_waiting_seconds AS oldest,
+                   (SELECT count(*) FROM jobs.job WHERE queue = d.queue AND state = 'completed'
                        AND finalized_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS completed_rate,
-                   (SELECT count(*) FROM jobs.job WHERE queue = n.queue AND state IN ('retryable', 'discarded')
-                       AND attempted_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS failed_rate,
-                   (SELECT extract(epoch FROM now() - min(run_at))::float8 FROM jobs.job
-                     WHERE queue = n.queue AND state = 'available' AND run_at <= now()) AS oldest
-              FROM names n ORDER BY n.queue
+                   (SELECT count(*) FROM jobs.job WHERE queue = d.queue AND state IN ('retryable', 'discarded')
+                       AND attempted_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS failed_rate
+              FROM jobs.queue_depth d ORDER BY d.queue
             """, [window]
         ).map { row in
             Queue(name: try row.decode("queue"), paused: try row.decode("paused"), waiting: try row.decode("waiting"),
@@ -78,10 +73,9 @@ public struct TopSnapshot: Sendable, Equatable {
         }
         let workers = try await connection.query(
             """
-            SELECT id, CASE WHEN stopped_at IS NOT NULL THEN 'stopped' WHEN gone_at IS NOT NULL THEN 'gone' ELSE 'live' END AS state,
-                   jobs_done, jobs_failed, extract(epoch FROM now() - heartbeat_at)::float8 AS age
-              FROM jobs.worker_instance
-             WHERE coalesce(stopped_at, gone_at) IS NULL OR coalesce(stopped_at, gone_at) > now() - interval '10 minutes'
+            SELECT id, state, jobs_done, jobs_failed, heartbeat_age_seconds AS age
+              FROM jobs.worker_state
+             WHERE ended_at IS NULL OR ended_at > now() - interval '10 minutes'
              ORDER BY kind, started_at
             """
         ).map { row in
