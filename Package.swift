@@ -7,8 +7,10 @@ import PackageDescription
 //   TimebankDatabase    migrations (the workers check readiness with them), the personal-data key, the checkout's home
 //   DevCluster          development only: the local cluster and its replica, child processes, the server's tools
 //   JobEngine           durable jobs: enqueue, claim, run, complete, rescue (one runtime for every worker)
-//   TimebankWorkers     the domain's job handlers (steps in sql/), `WorkerKind` (every job kind and its queue)
-//   WorkerHost          the process around a worker: shared command line and tuning, metrics/health server
+//   WorkerHost          the process around any worker (no domain): shared command line and tuning,
+//                       metrics/health server; runs a `HostedWorker`
+//   TimebankWorkers     the domain's job handlers (steps in sql/functions), `WorkerKind` (every job kind, its
+//                       queue, its periodic jobs, how it is hosted), the outside world's options
 //   TimebankOperations  operators' code: admin (deliveries, insurers, claims, supervision), top, ledger verify,
 //                       the demo, sample people and the settlement fixture
 //   *-worker            one thin executable per worker: enrollment, order, settlement, notification, insurance-claim
@@ -16,12 +18,13 @@ import PackageDescription
 //   timebank            the operators' command line
 //   settle-bench, job-bench, driver-bench   the benchmarks (run with -c release)
 //
-// Who links what: the production workers link WorkerHost -> TimebankWorkers -> JobEngine,
+// Who links what: the production workers link TimebankWorkers -> WorkerHost -> JobEngine,
 // TimebankDatabase, PostgresClient, and never DevCluster or TimebankOperations (see `productionWorker`
-// below: its dependencies are WorkerHost alone). Only timebank, the benchmarks and the tests link DevCluster.
-/// A production worker's executable: the worker host and nothing else (no DevCluster, no TimebankOperations).
+// below). test-worker links WorkerHost without the domain. Only timebank, the benchmarks and the tests
+// link DevCluster.
+/// A production worker's executable: the domain and its host, nothing else (no DevCluster, no TimebankOperations).
 func productionWorker(_ name: String) -> Target {
-    .executableTarget(name: name, dependencies: ["WorkerHost"])
+    .executableTarget(name: name, dependencies: ["TimebankWorkers", "WorkerHost"])
 }
 
 let package = Package(
@@ -91,6 +94,8 @@ let package = Package(
                 "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
+                "WorkerHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -100,7 +105,6 @@ let package = Package(
         .target(
             name: "WorkerHost",
             dependencies: [
-                "TimebankWorkers",
                 "JobEngine",
                 "PostgresClient",
                 "TimebankDatabase",
@@ -128,8 +132,6 @@ let package = Package(
                 "JobEngine",
                 "PostgresClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -8,6 +8,26 @@ import Prometheus
 import ServiceLifecycle
 import TimebankDatabase
 
+/// A worker as the host runs it: its name (the executable's, and its
+/// sessions' application_name), its configuration before the flags, its
+/// handlers (made once the database is known), and its periodic jobs.
+/// The time bank's workers describe themselves in TimebankWorkers
+/// (`WorkerKind.hosted`); `test-worker` describes its own.
+public struct HostedWorker: Sendable {
+    public var name: String
+    public var configuration: WorkerConfiguration
+    public var periodicJobs: [PeriodicJob]
+    public var handlers: @Sendable (ConnectionSettings) async throws -> HandlerRegistry
+
+    public init(name: String, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = [],
+                handlers: @escaping @Sendable (ConnectionSettings) async throws -> HandlerRegistry) {
+        self.name = name
+        self.configuration = configuration
+        self.periodicJobs = periodicJobs
+        self.handlers = handlers
+    }
+}
+
 /// The command line every worker executable shares: the same flags in
 /// each, so operators learn them once.
 ///
@@ -35,9 +55,9 @@ public struct WorkerOptions: ParsableArguments {
 
     public init() {}
 
-    /// Runs `kind`'s worker until SIGTERM or SIGINT, then shuts down
-    /// gracefully (running jobs finish within the grace, the rest go back).
-    public func run(_ kind: WorkerKind, runtime: WorkerRuntime? = nil) async throws {
+    /// Runs `worker` until SIGTERM or SIGINT, then shuts down gracefully
+    /// (running jobs finish within the grace, the rest go back).
+    public func run(_ worker: HostedWorker) async throws {
         let environment = ProcessInfo.processInfo.environment
         let logLevelName = try Self.setting(logLevel == "info" ? nil : logLevel, "TIMEBANK_LOG_LEVEL", environment) ?? "info"
         guard let level = Logger.Level(rawValue: logLevelName) else {
@@ -52,17 +72,19 @@ public struct WorkerOptions: ParsableArguments {
         // Metrics first: the runtime and the handlers take their factory when they are made.
         let prometheus = PrometheusCollectorRegistry()
         if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: prometheus)) }
-        var configuration = kind.configuration()
+        var configuration = worker.configuration
+        // The description was made before the bootstrap: its factory is the no-op one.
+        configuration.metricsFactory = MetricsSystem.factory
         try apply(to: &configuration, environment: environment)
-        let settings = try await database.resolve(applicationName: kind.executable)
-        let logger = Logger(label: "timebank.\(kind.executable)")
-        let registry = try kind.registry(runtime)
-        let worker = try Worker(
-            configuration: configuration, settings: settings, registry: registry, periodicJobs: kind.periodicJobs, logger: logger)
-        var services: [any Service] = [worker]
+        let settings = try await database.resolve(applicationName: worker.name)
+        let logger = Logger(label: "timebank.\(worker.name)")
+        let registry = try await worker.handlers(settings)
+        let runtime = try Worker(
+            configuration: configuration, settings: settings, registry: registry, periodicJobs: worker.periodicJobs, logger: logger)
+        var services: [any Service] = [runtime]
         if let metricsPort {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port: 0 to 65535") }
-            let readiness = Readiness(settings: settings, migrator: try? Migrator.project(), draining: { await worker.isDraining })
+            let readiness = Readiness(settings: settings, migrator: try? Migrator.project(), draining: { await runtime.isDraining })
             let server = try ObservabilityServer(port: UInt16(metricsPort), registry: prometheus, readiness: readiness, logger: logger)
             services.insert(server, at: 0)  // shut down after the worker (in reverse order)
             Task {
@@ -102,7 +124,6 @@ public struct WorkerOptions: ParsableArguments {
         if let role: String = try Self.setting(databaseRole, "TIMEBANK_DATABASE_ROLE", environment) {
             configuration.databaseRole = role == "none" ? nil : role
         }
-        configuration.version = WorkerKind.version
         try configuration.validate()
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TimebankWorkers
 import WorkerHost
 
 @main

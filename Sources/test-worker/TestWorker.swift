@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
 import JobEngine
-import Logging
 import PostgresClient
-import ServiceLifecycle
 import WorkerHost
 
 /// A worker with test handlers, for the job engine's tests and benchmark:
@@ -15,38 +13,27 @@ struct TestWorker: AsyncParsableCommand {
         commandName: "test-worker", abstract: "The job engine's test worker (noop, sleep and fail handlers).")
 
     @Option(help: "Queues to claim from (comma-separated).") var queues = "default"
-    /// The production workers' command line (tuning flags and their TIMEBANK_* variables, --database-url,
-    /// --log-level), mapped to the configuration by the same code; these are the test worker's own.
+    /// The production workers' command line and host (tuning flags and their TIMEBANK_* variables,
+    /// --database-url, --log-level, --metrics-port), run by the same code; these are the test worker's own.
     @OptionGroup var options: WorkerOptions
     @Option(help: "Shutdown grace in milliseconds.") var graceMilliseconds = 10_000
     @Option(help: "Base backoff in milliseconds.") var backoffMilliseconds = 1000
     @Flag(help: "Commit claims and results asynchronously (synchronous_commit = off).") var asynchronousCommit = false
 
     func run() async throws {
-        let level = Logger.Level(rawValue: options.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let environment = ProcessInfo.processInfo.environment
-        let settings = try await options.database.resolve(applicationName: "test-worker")
         var configuration = WorkerConfiguration(name: "test-worker", queues: queues.split(separator: ",").map(String.init))
         configuration.shutdownGrace = .milliseconds(graceMilliseconds)
         configuration.backoff = Backoff(base: .milliseconds(backoffMilliseconds), maximum: .seconds(60))
         configuration.asynchronousCommit = asynchronousCommit
-        try options.apply(to: &configuration, environment: environment)
-
-        let recorder = try await PostgresConnection.connect(settings)
-        var registry = HandlerRegistry()
-        registry.register(NoopHandler(recorder: recorder))
-        registry.register(SleepHandler(recorder: recorder))
-        registry.register(FailHandler(recorder: recorder))
-        registry.register(StampHandler(recorder: recorder))
-        let worker = try Worker(configuration: configuration, settings: settings, registry: registry)
-        let group = ServiceGroup(
-            services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "test-worker"))
-        try await group.run()
+        try await options.run(HostedWorker(name: "test-worker", configuration: configuration) { settings in
+            let recorder = try await PostgresConnection.connect(settings)
+            var registry = HandlerRegistry()
+            registry.register(NoopHandler(recorder: recorder))
+            registry.register(SleepHandler(recorder: recorder))
+            registry.register(FailHandler(recorder: recorder))
+            registry.register(StampHandler(recorder: recorder))
+            return registry
+        })
     }
 }
 

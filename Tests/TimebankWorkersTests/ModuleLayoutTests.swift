@@ -39,5 +39,8 @@ import TimebankWorkers
             #expect(!closure.contains("DevCluster"), "\(worker) links DevCluster: \(closure.sorted())")
             #expect(!closure.contains("TimebankOperations"), "\(worker) links TimebankOperations: \(closure.sorted())")
         }
+        // The host is the domain's, not the other way round: test-worker links no domain code.
+        #expect(dependencies["WorkerHost"]?.contains("TimebankWorkers") == false)
+        #expect(dependencies["test-worker"].map { !$0.contains("TimebankWorkers") } == true)
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import TimebankWorkers
 
 /// The flags of the workers that reach the world outside PostgreSQL (the
 /// notification and insurance-claim workers).
