@@ -1,7 +1,7 @@
 import Foundation
 import PostgresClient
 
-/// The worker registry's SQL (sql/0019): register at start, heartbeat,
+/// The worker registry's SQL (table: sql/migrations/0019; view: sql/views/jobs.sql): register at start, heartbeat,
 /// mark the silent gone, record a graceful stop; and the listing
 /// `timebank workers` shows.
 public enum WorkerRegistry {

@@ -2,7 +2,7 @@ import Foundation
 import PostgresClient
 
 /// R23: the key national IDs and phone numbers are encrypted and hashed
-/// with (sql/0018). It lives only in the environment of the processes that
+/// with (sql/functions/bank/personal_data.sql). It lives only in the environment of the processes that
 /// need it (`TIMEBANK_PII_KEY`), never in the repository or the database;
 /// each session gets it as the setting `timebank.pii_key`, which no other
 /// session can read. The local development cluster keeps a random one in

@@ -1,10 +1,10 @@
 import PostgresClient
 import TimebankWorkers
 
-/// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/0012), which
+/// `timebank ledger verify`: runs `bank.verify_ledger()` (sql/functions/bank/ledger_verify.sql), which
 /// re-derives every balance from the immutable transfers and checks the
 /// ledger's invariants, in one REPEATABLE READ snapshot. The invariants
-/// (stated in full at the top of sql/0004, enforced there on every write):
+/// (stated in full at the top of sql/migrations/0004, enforced by sql/functions/bank/ledger.sql on every write):
 ///   L1 whole minutes, positive, between two accounts   L5 debits equal credits
 ///   L2 transfers immutable                               L6 no personal balance below zero
 ///   L3 one transfer per idempotency key                  L7 coins come only from grants

@@ -21,7 +21,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         }
     }
 
-    /// The database role its sessions act as (sql/0001): granted only what it owns.
+    /// The database role its sessions act as (sql/migrations/0001): granted only what it owns.
     public var databaseRole: String { "timebank_\(rawValue)" }
 
     /// The job kinds run by one SQL step each.
@@ -142,7 +142,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     }
 }
 
-/// `notify.dispatch`'s arguments: the messages one statement wrote (sql/0014).
+/// `notify.dispatch`'s arguments: the messages one statement wrote (sql/functions/notification/outbox.sql).
 struct MessageBatch: Codable, Sendable {
     var ids: [Int64]
 }

@@ -121,7 +121,7 @@ extension BankSuites {
             }
         }
 
-        /// R6: how minutes are counted (sql/0005 `bank.served_minutes`).
+        /// R6: how minutes are counted (sql/functions/settlement/settle.sql `bank.served_minutes`).
         @Test func servedMinutesAreWholeFromTheLaterOfCheckInAndStartAndNeverMoreThanBooked() async throws {
             try await Bank.with(workers: false) { bank in
                 let served = { (checkIn: String, checkOut: String) async throws -> Int in

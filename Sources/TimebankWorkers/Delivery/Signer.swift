@@ -4,7 +4,7 @@ import PostgresClient
 /// Signs what we send outside: the hex HMAC-SHA256 of a body under a
 /// shared secret, computed by PostgreSQL's pgcrypto (OpenSSL underneath),
 /// which every worker already reaches; no cryptography library to build.
-/// Insurers' secrets never leave the database (sql/0015 signs claims
+/// Insurers' secrets never leave the database (sql/functions/insurance-claim/ signs claims
 /// itself); a channel's secret comes from the worker's environment.
 public struct Signer: Sendable {
     let database: ConnectionPool

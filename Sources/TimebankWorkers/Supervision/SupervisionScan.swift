@@ -2,7 +2,7 @@ import JobEngine
 import PostgresClient
 
 /// `supervision.scan` (R21): runs `bank.supervision_scan()`, which finds
-/// what should alert the supervisors (sql/0017). Two kinds of job run it:
+/// what should alert the supervisors (sql/functions/supervision/alerts.sql). Two kinds of job run it:
 /// the periodic one (``periodic``: every `alert_scan_minutes`, enqueued by
 /// the notification worker), and one asked for by the events that can
 /// trigger an alert (a gift, a late check-out, a booking refused for
