@@ -19,7 +19,11 @@ actor Producer {
     /// Called when the producer's task is cancelled: the whole worker stops as on SIGTERM.
     private let onCancelled: @Sendable () async -> Void
     private var slots: SlotStateMachine
-    private var tasks: [Int64: Task<Void, Never>] = [:]
+    /// The running jobs' tasks, by job and attempt: a job rescued from under
+    /// this worker and claimed by it again runs twice at once for a while,
+    /// and the first run's end must not forget the second.
+    private var tasks: [Attempt: Task<Void, Never>] = [:]
+    private struct Attempt: Hashable { var id: Int64; var attempt: Int }
     private var drained: CheckedContinuation<Void, Never>?
 
     init(queue: String, connection: PostgresConnection, worker: String, configuration: WorkerConfiguration, executor: Executor,
@@ -45,7 +49,7 @@ actor Producer {
     }
 
     /// The jobs this producer knows it holds: running, or claimed ahead.
-    var heldJobs: [Int64] { Array(tasks.keys) + slots.waiting.map(\.id) }
+    var heldJobs: [Int64] { Array(Set(tasks.keys.map(\.id))) + slots.waiting.map(\.id) }
 
     /// Claims until shutdown, then drains.
     func run() async {
@@ -116,7 +120,7 @@ actor Producer {
     private func start(_ start: SlotStateMachine.Start) {
         let executor = self.executor
         for job in start.jobs {
-            tasks[job.id] = Task {
+            tasks[Attempt(id: job.id, attempt: job.attempt)] = Task {
                 let result = await executor.run(job)
                 await self.finished([job], completed: 0, unrecorded: [result])
             }
@@ -126,7 +130,7 @@ actor Producer {
                 let (completed, unrecorded) = await executor.runBatch(batch)
                 await self.finished(batch, completed: completed, unrecorded: unrecorded)
             }
-            for job in batch { tasks[job.id] = task }
+            for job in batch { tasks[Attempt(id: job.id, attempt: job.attempt)] = task }
         }
     }
 
@@ -136,7 +140,7 @@ actor Producer {
     private func finished(_ jobs: [ClaimedJob], completed: Int, unrecorded: [AttemptResult]) async {
         await tally.count(completed: completed, unrecorded)
         for result in unrecorded { await completer.submit(result) }
-        for job in jobs { tasks[job.id] = nil }
+        for job in jobs { tasks[Attempt(id: job.id, attempt: job.attempt)] = nil }
         let after = slots.finished(jobs.count, isBatchKind: executor.isBatchKind)
         start(after.start)
         if after.wakeProducer { connection.wakeUp() }

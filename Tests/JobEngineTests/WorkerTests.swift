@@ -213,6 +213,34 @@ import Testing
         }
     }
 
+    /// A job rescued from under its own worker (its lease ran out while the
+    /// machine was stalled) and claimed again by that worker while the first
+    /// run still goes: the second run's lease is renewed after the first run
+    /// ends, so it is not rescued again and again. Before, the first run's
+    /// end forgot the job, and the second run was rescued once its lease ran out.
+    @Test func aJobReclaimedByItsOwnWorkerKeepsItsLeaseAfterTheFirstRunEnds() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await createRunsTable(connection)
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 2500)))
+            let worker = try RunningWorker.start(database, handlers: { $0.register(RecordingHandler(settings: database.settings)) }) {
+                $0.lease = .seconds(1)
+                $0.rescueInterval = .milliseconds(100)
+            }
+            try await eventually(connection, "SELECT count(*) = 1 FROM test_runs WHERE job_id = $1", [id])
+            // Late in attempt 1, as a rescue would leave it: available again, while attempt 1 still runs;
+            // attempt 2 then outlives attempt 1 by more than a lease.
+            try await Task.sleep(for: .milliseconds(1500))
+            try await connection.execute(
+                "UPDATE jobs.job SET state = 'available', held_by = NULL, lease_expires_at = NULL, run_at = now() WHERE id = $1", [id])
+            try await connection.query("SELECT jobs.wake('default')")
+            try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [id])
+            try await worker.stop()
+            #expect(try await connection.query("SELECT attempt FROM jobs.job WHERE id = $1", [id])[0].decode("attempt", as: Int.self) == 2)
+            #expect(try await connection.query("SELECT count(*) AS n FROM test_runs")[0].decode("n", as: Int.self) == 2)
+        }
+    }
+
     /// A worker whose job was rescued (its lease ran out) reports late:
     /// the report names a holder and attempt that no longer hold the row.
     @Test func aLateCompletionAfterARescueChangesNothing() async throws {
