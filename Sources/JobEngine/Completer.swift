@@ -37,7 +37,10 @@ actor Completer {
     }
 
     /// Jobs whose results are not written yet: still held, leases renewed.
-    private(set) var unwritten: Set<Int64> = []
+    /// Counted per job: a job rescued from under this worker and run again
+    /// by it may have two attempts' results here at once.
+    private var unwrittenCounts: [Int64: Int] = [:]
+    var unwritten: Set<Int64> { Set(unwrittenCounts.keys) }
 
     /// Results waiting to be written.
     var backlog: Int { pending.count }
@@ -49,7 +52,7 @@ actor Completer {
         while waitForRoom, pending.count >= maxBacklog, !finishing {
             await withCheckedContinuation { waitingForRoom.append($0) }
         }
-        unwritten.insert(result.jobID)
+        unwrittenCounts[result.jobID, default: 0] += 1
         pending.append(result)
         writer?.resume()
         writer = nil
@@ -75,7 +78,10 @@ actor Completer {
             pending.removeFirst(batch.count)
             do {
                 try await JobStore.record(connection, batch, worker: worker)
-                for result in batch { unwritten.remove(result.jobID) }
+                for result in batch {
+                    let left = unwrittenCounts[result.jobID, default: 1] - 1
+                    unwrittenCounts[result.jobID] = left > 0 ? left : nil
+                }
                 if failures > 0 { logger.info("recording job results again") }
                 failures = 0
                 if pending.count < maxBacklog { resumeWaitingForRoom() }

@@ -62,15 +62,16 @@ struct PeriodicEnqueuer: Service {
 
     /// Enqueues the run at `time`, scheduled for it, unless a job with its
     /// key is unfinished (then it is there already: true), the run at
-    /// `last` is still waiting or running, or `time` has come by the
+    /// `last` is unfinished (waiting, running or to be retried), or `time` has come by the
     /// database's clock (that run may have finished already): false.
     private func enqueueAhead(_ job: PeriodicJob, at time: Date, after last: Date) async throws -> Bool {
         try await !connection.query("""
             SELECT jobs.enqueue($1, $2::jsonb, $3, 0::smallint, $4::timestamptz, $5, $6)
              WHERE $4::timestamptz > clock_timestamp()
                AND NOT EXISTS (SELECT 1 FROM jobs.job
-                                WHERE kind = $1 AND unique_key = $7 AND state IN ('available', 'running')
-                                  -- job_unique_idx's predicate, so that the lookup is that index's
+                                WHERE kind = $1 AND unique_key = $7
+                                  -- Unfinished (waiting, running, or failing and to be retried: a run that
+                                  -- fails every time must not gather successors); job_unique_idx's predicate.
                                   AND state NOT IN ('completed', 'discarded', 'cancelled'))
             """, [job.kind, job.arguments(time), job.queue, time, job.maxAttempts, job.key(time), job.key(last)]).isEmpty
     }

@@ -135,8 +135,11 @@ public actor Worker: Service {
     /// The maintenance duties, sharing one connection.
     private func maintenance(on connection: PostgresConnection, completer: Completer, producers: [Producer]) -> [any Service] {
         let heldJobs: @Sendable () async -> [Int64] = {
-            var held = await completer.unwritten
+            // Producers first: a job handed from a producer to the completer in between is then
+            // seen in the completer, not missed by both.
+            var held = Set<Int64>()
             for producer in producers { held.formUnion(await producer.heldJobs) }
+            held.formUnion(await completer.unwritten)
             return Array(held)
         }
         let renewal = LeaseRenewal(connection: connection, worker: instanceID, lease: configuration.lease, logger: logger, heldJobs: heldJobs)
