@@ -113,6 +113,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         code == .serializationFailure || code == .deadlockDetected
     }
 
+    /// True for a lock not granted in time (`lock_timeout`) or a deadlock:
+    /// the transaction was rolled back and may be tried again as a whole.
+    public var isLockConflict: Bool {
+        code == .lockNotAvailable || code == .deadlockDetected
+    }
+
     /// SQLSTATE codes with which the server tells a client it is going away.
     static let connectionEndingCodes: Set<Code> = [.adminShutdown, .crashShutdown, .cannotConnectNow]
 }

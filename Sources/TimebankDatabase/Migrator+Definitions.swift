@@ -35,32 +35,52 @@ extension PostgresConnection {
         return recorded == (try checksumsOf(migrator.definitions.map { ($0.path, $0.sql) }))
     }
 
-    /// Applies every definition in one transaction: functions and views
-    /// (each file tried again after the others while it lacks one of
-    /// theirs), then the check that no function, view or trigger is left
-    /// that no file defined in this run, then the privileges, then the record.
-    func applyDefinitions(_ migrator: Migrator) throws {
-        guard !migrator.definitions.isEmpty else { return }
+    /// Applies every definition in the open transaction: functions and
+    /// views (each file tried again after the others while it lacks one of
+    /// theirs), the check that no function, view or trigger is left that no
+    /// file defined in this run, every function body validated, then the
+    /// privileges, then the record.
+    func applyDefinitionsInTransaction(_ migrator: Migrator) throws {
         let checksums = try checksumsOf(migrator.definitions.map { ($0.path, $0.sql) })
-        try transaction { connection in
-            // As pg_dump does: plpgsql and $$ bodies are checked when they run, not here.
-            try connection.executeScript("SET LOCAL check_function_bodies = off")
-            let before = try connection.definedObjects()
-            let objects = migrator.definitions.filter { !$0.path.hasPrefix("privileges/") }
-            try connection.applyInDependencyOrder(objects)
-            let after = try connection.definedObjects()
-            let leftovers = after.filter { before[$0.key] == $0.value }.keys.sorted()
-            guard leftovers.isEmpty else {
-                throw MigrationError(kind: .leftoverDefinition, file: "sql/",
-                                     message: leftovers.joined(separator: ", "))
-            }
-            try connection.applyInDependencyOrder(migrator.definitions.filter { $0.path.hasPrefix("privileges/") })
-            try connection.query("DELETE FROM meta.applied_definitions")
-            try connection.query(
-                "INSERT INTO meta.applied_definitions (path, checksum) SELECT * FROM unnest($1::text[], $2::text[])",
-                [migrator.definitions.map(\.path), migrator.definitions.map { checksums[$0.path]! }])
+        // As pg_dump does, while the files are created in any order; the bodies are validated below.
+        try query("SELECT set_config('check_function_bodies', 'off', true)")
+        let before = try definedObjects()
+        try applyInDependencyOrder(migrator.definitions.filter { !$0.path.hasPrefix("privileges/") })
+        let after = try definedObjects()
+        let leftovers = after.filter { before[$0.key] == $0.value }.keys.sorted()
+        guard leftovers.isEmpty else {
+            throw MigrationError(kind: .leftoverDefinition, file: "sql/", message: leftovers.joined(separator: ", "))
         }
-        migrator.logger.info("applied the definitions", metadata: ["files": "\(migrator.definitions.count)"])
+        try query("SELECT set_config('check_function_bodies', 'on', true)")
+        try validateFunctionBodies()
+        try applyInDependencyOrder(migrator.definitions.filter { $0.path.hasPrefix("privileges/") })
+        try query("DELETE FROM meta.applied_definitions")
+        try query(
+            "INSERT INTO meta.applied_definitions (path, checksum) SELECT * FROM unnest($1::text[], $2::text[])",
+            [migrator.definitions.map(\.path), migrator.definitions.map { checksums[$0.path]! }])
+    }
+
+    /// Runs each function's language validator (plpgsql's compiles the
+    /// body), now that everything it names exists: a syntax error is found
+    /// here, named, not at the function's first call.
+    private func validateFunctionBodies() throws {
+        let functions = try query("""
+            SELECT p.oid::bigint AS oid, p.oid::regprocedure::text AS name, l.lanvalidator::regprocedure::text AS validator
+              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+             WHERE n.nspname = ANY($1::text[]) AND l.lanvalidator <> 0 AND p.prosqlbody IS NULL
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
+            """, [Self.definedSchemas])
+        for function in functions {
+            let name = try function.decode("name", as: String.self)
+            let validator = try function.decode("validator", as: String.self)
+            let call = "SELECT \(validator.prefix { $0 != "(" })($1::bigint::oid)"
+            do {
+                try query(call, [try function.decode("oid", as: Int64.self)])
+            } catch let error as PostgresError where !error.isLockConflict {
+                throw MigrationError(kind: .failed, file: "sql/functions", message: "function \(name): \(error.description)")
+            }
+        }
     }
 
     private func applyInDependencyOrder(_ definitions: [Definition]) throws {
@@ -77,7 +97,7 @@ extension PostgresConnection {
                     try executeScript("ROLLBACK TO SAVEPOINT definition")
                     deferred.append(definition)
                     lastProblem[definition.path] = error
-                } catch let error as PostgresError {
+                } catch let error as PostgresError where !error.isLockConflict {
                     var message = error.description
                     if error.code.map(Self.needsMigration.contains) == true {
                         message += "; CREATE OR REPLACE cannot change a function's return type or parameter names, or a view's columns: drop the old one in a numbered migration (without CASCADE), see sql/README.md"
@@ -97,14 +117,15 @@ extension PostgresConnection {
     /// Every function, view and (user) trigger in ``definedSchemas``, with
     /// the version of its catalog row: CREATE OR REPLACE writes a new row
     /// version, so an object whose version is the same after the files ran
-    /// was defined by none of them. Extensions' functions are not ours.
+    /// was defined by none of them. Extensions' functions are not ours, nor
+    /// those a type makes for itself (a range type's constructors).
     private func definedObjects() throws -> [String: String] {
         let rows = try query("""
             SELECT 'function ' || p.oid::regprocedure::text AS name, p.xmin::text AS version
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = ANY($1::text[])
                AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+                                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
             UNION ALL
             SELECT 'view ' || c.oid::regclass::text, r.xmin::text
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_rewrite r ON r.ev_class = c.oid

@@ -5,15 +5,18 @@ import PostgresClient
 /// Brings a database to what `sql/` says, in two parts (sql/README.md):
 ///
 /// 1. **Numbered migrations** (`sql/migrations/NNNN_name.sql`): what holds
-///    data. Each is applied once, in order, in its own transaction with its
-///    record in `meta.applied_migrations`; an applied file whose text
-///    changed is refused, unless `rewritten.txt` names the checksum the
-///    database recorded (a reviewed rewrite, see ``RewrittenMigration``).
+///    data. Each is applied once, in order, with its record in
+///    `meta.applied_migrations`; an applied file whose text changed is
+///    refused, unless `rewritten.txt` names the checksum the database
+///    recorded (a reviewed rewrite, see ``RewrittenMigration``).
 /// 2. **Definitions** (`sql/functions`, `sql/views`, `sql/privileges`): the
 ///    current form of everything that holds no data. Whenever any file of
 ///    the set changed, or a migration was applied, the whole set is applied
-///    again in one transaction, recorded in `meta.applied_definitions`, and
-///    checked to leave no function, view or trigger that no file defines.
+///    again, recorded in `meta.applied_definitions`, checked to leave no
+///    function, view or trigger that no file defines, and validated.
+///
+/// The pending migrations and the definitions are applied in one
+/// transaction: an upgrade applies whole or not at all.
 ///
 /// A session-level advisory lock serialises migrators, so two processes
 /// started at once (two replicas of a worker, say) never both apply a
@@ -26,6 +29,10 @@ public struct Migrator: Sendable {
     public var definitions: [Definition]
     public var rewritten: [RewrittenMigration]
     public var logger: Logger
+    /// How long the upgrade waits for one lock before it rolls back and tries again.
+    public var lockTimeout: Duration = .seconds(5)
+    /// How many times it tries.
+    public var lockAttempts = 5
 
     public init(migrations: [Migration], definitions: [Definition] = [], rewritten: [RewrittenMigration] = [],
                 logger: Logger = Logger(label: "timebank.migrate")) {
@@ -118,6 +125,7 @@ extension PostgresConnection {
                 "versions": "\(outcome.unknownVersions)",
             ])
         }
+        var pending: [(migration: Migration, checksum: String)] = []
         for migration in migrator.migrations {
             let checksum = checksums[String(migration.version)]!
             if let recorded = applied[migration.version] {
@@ -126,33 +134,73 @@ extension PostgresConnection {
                     outcome.rewritten.append(migration.fileName)
                 }
                 outcome.alreadyApplied += 1
-                continue
+            } else {
+                pending.append((migration, checksum))
             }
-            try apply(migration, checksum: checksum)
+        }
+        // A database a newer release migrated keeps that release's definitions: an older
+        // `timebank migrate` (a rolled-back deploy) must not put its own back.
+        let newer = !outcome.unknownVersions.isEmpty
+        if newer && !migrator.definitions.isEmpty {
+            migrator.logger.warning("leaving the definitions of the newer release that migrated the database")
+        }
+        let definitionsStale = try !migrator.definitions.isEmpty && !newer && !definitionsCurrent(migrator)
+        let applyDefinitions = !migrator.definitions.isEmpty && !newer && (!pending.isEmpty || definitionsStale)
+        guard !pending.isEmpty || applyDefinitions else { return outcome }
+        let toApply = pending
+
+        // One transaction for the whole upgrade: the pending migrations, then the definitions.
+        // It applies whole or not at all, and no session ever sees new tables beside old
+        // functions, or a function a migration dropped and the definitions did not yet restore.
+        try retryingLockConflicts(migrator) {
+            try transaction { connection in
+                try connection.query("SELECT set_config('lock_timeout', $1, true)", ["\(migrator.lockTimeout.wholeMilliseconds)ms"])
+                for (migration, checksum) in toApply { try connection.apply(migration, checksum: checksum) }
+                if applyDefinitions { try connection.applyDefinitionsInTransaction(migrator) }
+            }
+        }
+        for (migration, _) in pending {
             migrator.logger.info("applied migration", metadata: ["file": "\(migration.fileName)"])
             outcome.applied.append(migration.fileName)
         }
-        let definitionsCurrent = try definitionsCurrent(migrator)
-        if !outcome.applied.isEmpty || !definitionsCurrent {
-            try applyDefinitions(migrator)
+        if applyDefinitions {
+            migrator.logger.info("applied the definitions", metadata: ["files": "\(migrator.definitions.count)"])
             outcome.definitionsApplied = true
         }
         return outcome
     }
 
+    /// Applies one migration in the open transaction, with its record.
     private func apply(_ migration: Migration, checksum: String) throws {
         let started = ContinuousClock.now
         do {
-            try transaction { connection in
-                try connection.executeScript(migration.sql)
-                let elapsed = started.duration(to: .now).components
-                let milliseconds = Int(elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
-                try connection.query(
-                    "INSERT INTO meta.applied_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
-                    [migration.version, migration.name, checksum, milliseconds])
-            }
-        } catch let error as PostgresError {
+            try executeScript(migration.sql)
+            try query(
+                "INSERT INTO meta.applied_migrations (version, name, checksum, duration_ms) VALUES ($1, $2, $3, $4)",
+                [migration.version, migration.name, checksum, started.duration(to: .now).wholeMilliseconds])
+        } catch let error as PostgresError where !error.isLockConflict {
             throw MigrationError(kind: .failed, file: migration.fileName, message: error.description)
+        }
+    }
+
+    /// The upgrade waits at most `lockTimeout` for each lock (the tables it
+    /// alters or re-creates triggers on are busy: writers queue behind a
+    /// waiting lock), then gives up, rolls back and tries again, a few times.
+    private func retryingLockConflicts(_ migrator: Migrator, _ body: () throws -> Void) throws {
+        var attempt = 1
+        while true {
+            do {
+                return try body()
+            } catch let error as PostgresError where error.isLockConflict && attempt < migrator.lockAttempts {
+                migrator.logger.warning("migration waited too long for a lock; rolled back, trying again", metadata: [
+                    "attempt": "\(attempt)", "error": "\(error.message)",
+                ])
+                usleep(UInt32(min(attempt, 5)) * 1_000_000)
+                attempt += 1
+            } catch let error as PostgresError where error.isLockConflict {
+                throw MigrationError(kind: .failed, file: "sql/",
+                                     message: "gave up after \(attempt) attempts to take the locks it needs: \(error.description)")
+            }
         }
     }
 
@@ -210,4 +258,8 @@ extension PostgresConnection {
         for row in rows { checksums[try row.decode("name")] = try row.decode("checksum", as: String.self) }
         return checksums
     }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
 }

@@ -83,6 +83,41 @@ import Testing
         }
     }
 
+    /// The pending migrations and the definitions are one transaction: a
+    /// definition that fails leaves the migrations before it unapplied too.
+    @Test func anUpgradeAppliesWholeOrNotAtAll() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let connection = try await database.connect()
+            let table = Migration(version: 2, name: "table", sql: "CREATE TABLE bank.t (a int);")
+            let broken = Definition(path: "functions/broken.sql",
+                                    sql: "CREATE OR REPLACE FUNCTION bank.broken() RETURNS integer LANGUAGE sql RETURN bank.nowhere();")
+            let error = await #expect(throws: MigrationError.self) {
+                try await Migrator(migrations: [Self.schema, table], definitions: [broken]).migrate(connection)
+            }
+            #expect(error?.file == "functions/broken.sql" && error?.description.contains("no other file defines it") == true, "\(String(describing: error))")
+            let left = try await connection.query("SELECT to_regnamespace('bank') IS NULL AS none, to_regclass('meta.applied_migrations') AS m")
+            #expect(try left[0].decode("none", as: Bool.self), "0001 was rolled back with the rest")
+        }
+    }
+
+    /// With check_function_bodies off while the files are created in any
+    /// order, each body is validated afterwards: a plpgsql syntax error is
+    /// refused at migrate time, naming the function, not at its first call.
+    @Test func aFunctionBodyThatDoesNotCompileIsRefusedByName() async throws {
+        try await TestDatabase.with(migrated: false) { database in
+            let connection = try await database.connect()
+            let typo = Definition(path: "functions/typo.sql", sql: """
+                CREATE OR REPLACE FUNCTION bank.typo() RETURNS integer LANGUAGE plpgsql AS $$
+                BEGIN RETURN 1 END
+                $$;
+                """)
+            let error = await #expect(throws: MigrationError.self) {
+                try await Migrator(migrations: [Self.schema], definitions: [typo]).migrate(connection)
+            }
+            #expect(error?.description.contains("bank.typo()") == true, "\(String(describing: error))")
+        }
+    }
+
     /// `rewritten.txt`: an applied migration whose text changed is accepted
     /// only when the checksum the database recorded is listed for it.
     @Test func aRewrittenMigrationIsAcceptedOnlyFromTheListedText() async throws {

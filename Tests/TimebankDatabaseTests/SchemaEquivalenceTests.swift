@@ -41,6 +41,18 @@ import Testing
                 let upgradedSchema = try Self.schemaDump(upgraded)
                 #expect(freshSchema.contains("CREATE FUNCTION bank.settlement_settle(services bigint[])"))
                 #expect(freshSchema == upgradedSchema, "pg_dump --schema-only differs: \(Self.firstDifference(freshSchema, upgradedSchema))")
+
+                // A database of an older release still (migrated to 0019): the rewritten 0020
+                // drops the old settlement_settle, whose result the definitions change.
+                try await TestDatabase.with(migrated: false) { older in
+                    let connection = try await older.connect()
+                    try await Migrator(migrations: earlier.filter { $0.version <= 19 }).migrate(connection)
+                    let upgrade = try await migrator.migrate(connection)
+                    #expect(upgrade.applied == ["0020_settlement_latency.sql"] && upgrade.rewritten.count == 19)
+                    await connection.close()
+                    let olderSchema = try Self.schemaDump(older)
+                    #expect(freshSchema == olderSchema, "pg_dump --schema-only differs: \(Self.firstDifference(freshSchema, olderSchema))")
+                }
             }
         }
     }

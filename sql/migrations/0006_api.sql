@@ -14,3 +14,6 @@
 --
 -- The functions run as their owner (SECURITY DEFINER), with a fixed
 -- search_path, so that the api role needs no privilege on any table.
+--
+-- The functions themselves are in sql/functions/api/ (by topic) since
+-- issue 14; this migration holds no data.

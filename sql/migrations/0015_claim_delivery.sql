@@ -5,8 +5,9 @@
 -- insurer has an endpoint and a shared secret: we sign what we send with
 -- it (HMAC-SHA256 of the body) and accept a status callback only when its
 -- signature is the body's HMAC under the same secret. The secret is
--- readable by no worker role: the SECURITY DEFINER functions below sign
--- and verify in the database (pgcrypto's hmac()).
+-- readable by no worker role: SECURITY DEFINER functions
+-- (sql/functions/insurance-claim/, api/claims.sql) sign and verify in the
+-- database (pgcrypto's hmac()).
 
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 

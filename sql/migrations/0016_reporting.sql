@@ -7,8 +7,9 @@
 -- read), ages as bands, places as districts: no view exposes a national
 -- ID, name, phone number or address. Views read the base tables with
 -- their owner's rights; timebank_analyst is granted the views and nothing
--- else. Stable names: a view's columns change only through a new
--- migration that says so.
+-- else. Stable names: a view's columns are only added to; one removed or
+-- retyped needs a numbered migration that drops the view and says so (the
+-- views are in sql/views/reporting.sql; see sql/README.md).
 
 -- The pseudonyms' key: random, made once, never shown to analysts.
 CREATE TABLE bank.pseudonym_key (

@@ -13,7 +13,8 @@
 -- R22: a supervisor's confirmation of fraud (api.confirm_fraud, carried out
 -- by the settlement worker) puts the person on the dishonest list,
 -- suspends the account for good (no new booking, check-in or settlement,
--- from any worker: the database refuses them, below), and takes back the
+-- from any worker: the database refuses them, sql/functions/supervision/
+-- dishonest.sql), and takes back the
 -- coins of the services found fraudulent by correcting transfers
 -- (service_reversal, as an upheld R19 report does), never by editing the
 -- ledger.

@@ -1,3 +1,11 @@
+-- The reporting schema (sql/migrations/0016): documented views analysts
+-- use with plain SQL, without personal data. Every view and column is
+-- commented in Chinese and English; people appear as pseudonyms
+-- (bank.person_pseudonym, views/bank.sql), ages as bands, places as
+-- districts. The views read the base tables with their owner's rights;
+-- timebank_analyst is granted the views and nothing else (at the end).
+-- Stable names: columns are only added to (see sql/README.md).
+
 CREATE OR REPLACE VIEW reporting.services_by_month AS
 SELECT date_trunc('month', s.starts_at AT TIME ZONE 'Asia/Shanghai')::date AS month,
        s.district_code, d.name_zh AS district_zh, d.name_en AS district_en,
