@@ -11,7 +11,9 @@ extension LocalCluster {
         }
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let key = PersonalDataKey.random()
-        FileManager.default.createFile(atPath: file.path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: file.path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ClusterError("cannot write the development personal-data key to \(file.path)")
+        }
         return key
     }
 }

@@ -102,12 +102,13 @@ struct Executor: Sendable {
             return result(.snoozed, runAt: now.addingTimeInterval(delay.inSeconds))
         case .success(.cancel(let reason)):
             return result(.cancelled, "cancelled: \(reason)")
+        case .failure(let failure as JobFailure):
+            // Never the shutdown's doing (a kind no handler serves): discarded even then.
+            logger.error("discarding job: \(failure)")
+            return result(.discarded, failure.description)
         case .failure where cancelled:
             logger.info("job interrupted by shutdown; handing it back")
             return result(.released, runAt: now)
-        case .failure(let failure as JobFailure):
-            logger.error("discarding job: \(failure)")
-            return result(.discarded, failure.description)
         case .failure(let error):
             let message = String(describing: error)
             if job.attempt >= job.maxAttempts {

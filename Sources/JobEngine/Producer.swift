@@ -157,8 +157,9 @@ actor Producer {
         guard slots.running > 0 else { return }
         let grace = configuration.shutdownGrace
         let timer = Task {
-            try? await Task.sleep(for: grace)
-            await self.cancelRunningJobs()
+            // Cancelled when the drain ended in time: nothing to cancel then.
+            do { try await Task.sleep(for: grace) } catch { return }
+            self.cancelRunningJobs()
         }
         await withCheckedContinuation { drained = $0 }
         timer.cancel()

@@ -90,6 +90,7 @@ import Testing
         #expect(classify(.failure(Boom()), job: ClaimedJob(id: 7, kind: "k", queue: "q", attempt: 3, maxAttempts: 3)).kind == .discarded)
         #expect(classify(.failure(JobFailure.unknownKind("k"))).kind == .discarded)
         #expect(classify(.failure(Boom()), cancelled: true).kind == .released)
+        #expect(classify(.failure(JobFailure.unknownKind("k")), cancelled: true).kind == .discarded, "a kind no handler serves is not the shutdown's doing")
     }
 }
 
