@@ -15,8 +15,8 @@ extension Bank {
 
     /// An insurer's status callback, signed with `secret`, as the gateway passes it on.
     @discardableResult
-    func callback(_ insurer: String, _ body: String, secret: String) async throws -> String {
-        let signature = try await owner.query("SELECT encode(hmac($1::text, $2::text, 'sha256'), 'hex') AS s", [body, secret])[0]
+    func callback(_ insurer: String, _ body: String, secret: String, prefix: String = "sha256=") async throws -> String {
+        let signature = try await owner.query("SELECT $3::text || encode(hmac($1::text, $2::text, 'sha256'), 'hex') AS s", [body, secret, prefix])[0]
             .decode("s", as: String.self)
         return try await client.query("SELECT api.claim_status_callback($1, $2, $3) AS state", [insurer, body, signature])[0]
             .decode("state", as: String.self)
@@ -101,6 +101,39 @@ extension BankSuites {
                 // The volunteer hears of each change (urgent messages).
                 try await bank.eventually("(SELECT count(*) FROM bank.message WHERE template = 'claim_status' AND person_id = $1 AND urgent) = 5",
                                           [volunteer])
+            }
+            await receiver.stop()
+        }
+
+        /// Issue 15, finding 7, as the api role calls it: the contract's signature form only,
+        /// approvals within the ceiling, payments within the approval, and the claim's callbacks
+        /// from the insurer it was sent to only, not another that lists the same organisation.
+        @Test func r26CallbacksTakeTheDocumentedSignatureBoundedAmountsAndOnlyTheClaimsInsurer() async throws {
+            let receiver = try await TestReceiver.start()
+            try await Bank.with(runtime: try receiverRuntime(receiver)) { bank in
+                try await bank.setInsurer("picc", organisations: ["Chaoyang Volunteers Association"], receiver: receiver, secret: secret)
+                let (claim, _) = try await validatedClaim(bank, serial: 31)
+                try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
+                // A second insurer listing the same organisation, configured after the claim was sent.
+                let otherSecret = "cpic-shared-secret-0123456789"
+                try await bank.setInsurer("cpic", organisations: ["Chaoyang Volunteers Association"], receiver: receiver, secret: otherSecret)
+
+                let received = #"{"event_id": "e1", "claim_id": \#(claim), "status": "received"}"#
+                let bare = try await #require(throws: PostgresError.self) { try await bank.callback("picc", received, secret: secret, prefix: "") }
+                #expect(bare.code?.rawValue == "28000", "the bare hex is not the contract's form")
+                try await bank.expectCallbackRefusal(received, insurer: "cpic", secret: otherSecret, field: "claim_id")
+                #expect(try await bank.callback("picc", received, secret: secret) == "received")
+
+                try await bank.expectCallbackRefusal(#"{"event_id": "e2", "claim_id": \#(claim), "status": "approved", "amount": 9999999999.99}"#,
+                                                     secret: secret, field: "amount")
+                #expect(try await bank.callback("picc", #"{"event_id": "e2", "claim_id": \#(claim), "status": "approved", "amount": 800.00}"#, secret: secret) == "approved")
+                try await bank.expectCallbackRefusal(#"{"event_id": "e3", "claim_id": \#(claim), "status": "paid", "amount": 800.01}"#,
+                                                     secret: secret, field: "amount")
+                try await bank.expectCallbackRefusal(#"{"event_id": "e3", "claim_id": \#(claim), "status": "paid", "amount": 800.00}"#,
+                                                     insurer: "cpic", secret: otherSecret, field: "claim_id")
+                #expect(try await bank.callback("picc", #"{"event_id": "e3", "claim_id": \#(claim), "status": "paid", "amount": 800.00}"#, secret: secret) == "paid")
+                #expect(try await bank.owner.query("SELECT insurer_code FROM bank.accident_claim WHERE id = $1", [claim])[0]
+                    .decode("insurer_code", as: String.self) == "picc")
             }
             await receiver.stop()
         }
@@ -208,10 +241,11 @@ extension BankSuites {
 
 extension Bank {
     /// A signed callback the api refuses (22023) naming `field`; nothing changes.
-    func expectCallbackRefusal(_ body: String, secret: String, field: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    func expectCallbackRefusal(_ body: String, insurer: String = "picc", secret: String, field: String,
+                               sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let before = try await count("bank.claim_event")
         let error = try await #require(throws: PostgresError.self, sourceLocation: sourceLocation) {
-            try await callback("picc", body, secret: secret)
+            try await callback(insurer, body, secret: secret)
         }
         #expect(error.code?.rawValue == "22023", sourceLocation: sourceLocation)
         #expect(error.message.hasPrefix("R26: "), sourceLocation: sourceLocation)

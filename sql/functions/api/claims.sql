@@ -49,10 +49,11 @@ DECLARE
     allowed_from text[];
 BEGIN
     SELECT * INTO i FROM bank.insurer WHERE code = insurer;
-    IF i.code IS NULL OR signature IS NULL OR body IS NULL
-       OR lower(signature) <> encode(public.hmac(body, i.secret, 'sha256'), 'hex') THEN
+    -- The contract's one form (docs/insurer-api.yaml): sha256= and the hex HMAC-SHA256 of the body.
+    IF i.code IS NULL OR signature IS NULL OR body IS NULL OR signature !~ '^sha256=[0-9A-Fa-f]{64}$'
+       OR lower(substr(signature, 8)) <> encode(public.hmac(body, i.secret, 'sha256'), 'hex') THEN
         -- The same answer for an unknown insurer and a wrong signature: nothing to probe.
-        RAISE EXCEPTION 'R26: the callback''s signature is not the body''s HMAC under the insurer''s shared secret'
+        RAISE EXCEPTION 'R26: the callback''s signature is not sha256= and the body''s HMAC under the insurer''s shared secret'
             USING ERRCODE = 'invalid_authorization_specification', COLUMN = 'signature';
     END IF;
     BEGIN
@@ -68,8 +69,10 @@ BEGIN
         PERFORM bank.refuse('claim_id', 'R26', 'a callback names the claim it is about');
     END IF;
     SELECT * INTO c FROM bank.accident_claim WHERE id = (payload->>'claim_id')::bigint FOR UPDATE;
-    IF c.id IS NULL OR c.insurer_code IS DISTINCT FROM i.code AND bank.claim_insurer(c) IS DISTINCT FROM i.code THEN
-        PERFORM bank.refuse('claim_id', 'R26', 'no claim of this insurer has that id');
+    -- The insurer a claim was sent to, fixed when it was first sent (bank.claim_package):
+    -- another insurer that lists the same organisation cannot take it over.
+    IF c.id IS NULL OR c.insurer_code IS DISTINCT FROM i.code THEN
+        PERFORM bank.refuse('claim_id', 'R26', 'no claim sent to this insurer has that id');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.claim_event e WHERE e.claim_id = c.id AND e.insurer_event_id = event_id) THEN
         RETURN c.state;  -- seen before: nothing changes
@@ -93,6 +96,13 @@ BEGIN
             PERFORM bank.refuse('amount', 'R26', 'an approval or a payment states its amount in yuan (positive, to the fen)');
         END IF;
         amount := (payload->>'amount')::numeric;
+        IF new_state = 'approved' AND amount > bank.setting('claim_max_approved_yuan') THEN
+            PERFORM bank.refuse('amount', 'R26', format('an approval is at most %s yuan a claim (claim_max_approved_yuan)',
+                                                        bank.setting('claim_max_approved_yuan')));
+        END IF;
+        IF new_state = 'paid' AND amount > c.approved_amount THEN
+            PERFORM bank.refuse('amount', 'R26', format('a payment is at most the approved %s yuan', c.approved_amount));
+        END IF;
     END IF;
     IF new_state = 'rejected' AND coalesce(length(btrim(payload->>'reason')), 0) NOT BETWEEN 1 AND 1000 THEN
         PERFORM bank.refuse('reason', 'R26', 'a rejection gives its reason (1 to 1000 characters)');

@@ -82,11 +82,13 @@ $$;
 -- The claim package (docs/insurer-api.yaml, ClaimPackage) and its
 -- signature, for the insurance-claim worker. R23: the claimant appears by
 -- the registry's record or the policy, never by national ID, name or phone.
--- The same claim gives the same body on every attempt.
+-- The same claim gives the same body on every attempt. Its insurer is
+-- fixed here, when the claim is first sent: the callbacks of no other
+-- insurer are accepted for it (api.claim_status_callback).
 CREATE OR REPLACE FUNCTION bank.claim_package(claim_id bigint)
 RETURNS TABLE (state text, insurer_code text, url text, timeout_ms integer, body text, signature text,
                first_attempt_at timestamptz, alerted boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     c bank.accident_claim;
     i bank.insurer;
@@ -95,6 +97,9 @@ BEGIN
     SELECT * INTO c FROM bank.accident_claim WHERE id = claim_package.claim_id;
     IF c.id IS NULL THEN RETURN; END IF;
     SELECT * INTO i FROM bank.insurer WHERE code = coalesce(c.insurer_code, bank.claim_insurer(c));
+    IF c.insurer_code IS NULL AND i.code IS NOT NULL THEN
+        UPDATE bank.accident_claim a SET insurer_code = i.code WHERE a.id = c.id;
+    END IF;
     SELECT jsonb_build_object(
         'claim_id', c.id,
         'idempotency_key', 'claim-' || c.id,
