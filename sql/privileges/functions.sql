@@ -1,8 +1,9 @@
 -- Who may execute which function: every EXECUTE privilege on the
--- functions of bank, api and reporting, in one place, per role.
+-- functions of jobs, bank, api and reporting, and on pgcrypto's, in one
+-- place, per role.
 --
 -- This file is authoritative: it first takes every EXECUTE on those
--- schemas' functions away from PUBLIC and from each of our roles, then
+-- schemas' functions (and pgcrypto's) away from PUBLIC and from each of our roles, then
 -- grants what each role's job needs, in the same transaction (no moment
 -- in between is visible to anyone). A privilege removed from this file is
 -- therefore removed from the database the next time the definitions are
@@ -10,15 +11,43 @@
 -- here grants it. SECURITY DEFINER functions run as their owner, so a
 -- role needs EXECUTE on the entry point only, not on what it calls.
 --
--- (The jobs schema's functions are still executable by PUBLIC: tightened
--- in the trust-boundary issue; jobs.wake is granted below all the same.)
+-- PUBLIC (any login at all) executes none of our functions and none of
+-- pgcrypto's (issue 15, finding 6): a login that is no member of our roles
+-- can neither enqueue jobs nor decrypt what it could read.
 
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA bank, api, reporting
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs, bank, api, reporting
     FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
          timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs
-    FROM timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
-         timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader;
+DO $pgcrypto$
+DECLARE
+    member regprocedure;
+BEGIN
+    FOR member IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pgcrypto'
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, '
+                       'timebank_notification, timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, '
+                       'timebank_personal_data_reader', member);
+    END LOOP;
+END
+$pgcrypto$;
+
+-- The job engine, for every worker role: enqueue follow-up jobs, wake a
+-- queue (jobs.channel names its NOTIFY channel).
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs
+    TO timebank_enrollment, timebank_order, timebank_settlement, timebank_notification, timebank_insurance_claim;
+
+-- pgcrypto for the two workers that sign what they send themselves (a
+-- channel's secret is in their environment: Signer), and the notification
+-- worker's decryption of a phone number at send time (R23).
+GRANT EXECUTE ON FUNCTION public.hmac(text, text, text) TO timebank_notification, timebank_insurance_claim;
+GRANT EXECUTE ON FUNCTION public.pgp_sym_decrypt(bytea, text) TO timebank_notification;
+-- The reporting views' pseudonyms are an HMAC (bank.person_pseudonym): a
+-- view's functions are executed with its reader's privileges. The key stays
+-- unreadable to the analyst.
+GRANT EXECUTE ON FUNCTION public.hmac(bytea, bytea, text) TO timebank_analyst;
 
 -- Client applications: the api schema, the client contract (0006), except
 -- reading identities (R23), which is for staff alone.
@@ -70,7 +99,6 @@ GRANT EXECUTE ON FUNCTION bank.notify_dispatch(bigint[]), bank.message_to_send(b
     bank.record_delivery_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
     bank.supervision_scan(), bank.setting(text), bank.personal_data_key(), bank.personal_data_decrypt(bytea)
     TO timebank_notification;
-GRANT EXECUTE ON FUNCTION jobs.wake(text) TO timebank_notification;
 
 -- insurance-claim-worker: accident claims, their delivery, the registry export.
 GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.setting(text), bank.pending_request(bigint),
