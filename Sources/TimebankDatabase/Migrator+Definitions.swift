@@ -7,6 +7,12 @@ extension PostgresConnection {
     /// anything there that no file defines is refused (see ``applyDefinitions(_:)``).
     static let definedSchemas = ["jobs", "bank", "api", "reporting"]
 
+    /// A `pg_proc p` row that is ours: no extension's member, nor a function
+    /// a type makes for itself (a range type's constructors).
+    static let ourFunction = """
+        NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
+        """
+
     /// SQLSTATEs of a definition that needs one applied later (a function
     /// whose SQL-standard body calls another file's function, a view on a
     /// view): the file is tried again after the others.
@@ -24,7 +30,12 @@ extension PostgresConnection {
         PostgresError.Code("42809"),  // wrong_object_type
     ]
 
-    func definitionsCurrent(_ migrator: Migrator) throws -> Bool {
+    /// Each definition file's SHA-256, by path.
+    func definitionChecksums(_ migrator: Migrator) throws -> [String: String] {
+        try checksumsOf(migrator.definitions.map { ($0.path, $0.sql) })
+    }
+
+    func definitionsCurrent(_ migrator: Migrator, checksums: [String: String]) throws -> Bool {
         guard !migrator.definitions.isEmpty else { return true }  // this migrator does not manage definitions
         let exists = try query("SELECT to_regclass('meta.applied_definitions') IS NOT NULL AS present")
         guard try exists[0].decode("present", as: Bool.self) else { return false }
@@ -32,7 +43,7 @@ extension PostgresConnection {
         for row in try query("SELECT path, checksum FROM meta.applied_definitions") {
             recorded[try row.decode("path")] = try row.decode("checksum", as: String.self)
         }
-        return recorded == (try checksumsOf(migrator.definitions.map { ($0.path, $0.sql) }))
+        return recorded == checksums
     }
 
     /// Applies every definition in the open transaction: functions and
@@ -40,8 +51,7 @@ extension PostgresConnection {
     /// theirs), the check that no function, view or trigger is left that no
     /// file defined in this run, every function body validated, then the
     /// privileges, then the record.
-    func applyDefinitionsInTransaction(_ migrator: Migrator) throws {
-        let checksums = try checksumsOf(migrator.definitions.map { ($0.path, $0.sql) })
+    func applyDefinitionsInTransaction(_ migrator: Migrator, checksums: [String: String]) throws {
         // As pg_dump does, while the files are created in any order; the bodies are validated below.
         try query("SELECT set_config('check_function_bodies', 'off', true)")
         let before = try definedObjects()
@@ -68,8 +78,7 @@ extension PostgresConnection {
             SELECT p.oid::bigint AS oid, p.oid::regprocedure::text AS name, l.lanvalidator::regprocedure::text AS validator
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
              WHERE n.nspname = ANY($1::text[]) AND l.lanvalidator <> 0 AND p.prosqlbody IS NULL
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
+               AND \(Self.ourFunction)
             """, [Self.definedSchemas])
         for function in functions {
             let name = try function.decode("name", as: String.self)
@@ -124,8 +133,7 @@ extension PostgresConnection {
             SELECT 'function ' || p.oid::regprocedure::text AS name, p.xmin::text AS version
               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = ANY($1::text[])
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                                WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype IN ('e', 'i'))
+               AND \(Self.ourFunction)
             UNION ALL
             SELECT 'view ' || c.oid::regclass::text, r.xmin::text
               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_rewrite r ON r.ev_class = c.oid

@@ -53,6 +53,11 @@ public struct Migrator: Sendable {
                         definitions: try Definition.load(from: directory), rewritten: rewritten, logger: logger)
     }
 
+    /// The listed rewrite of `version` whose earlier text the database recorded as `recorded`, if any.
+    func rewrite(of version: Int, recorded: String) -> RewrittenMigration? {
+        rewritten.first { $0.version == version && $0.previousChecksum == recorded }
+    }
+
     /// The project's own `sql/` (``Migration/defaultDirectory(environment:)``).
     public static func project(logger: Logger = Logger(label: "timebank.migrate")) throws -> Migrator {
         try load(from: Migration.defaultDirectory(), logger: logger)
@@ -86,7 +91,12 @@ public struct Migrator: Sendable {
     /// every migration is applied): nothing for ``migrate(_:)`` to do.
     public func isCurrent(_ connection: PostgresConnection) async throws -> Bool {
         guard try await pending(connection).isEmpty else { return false }
-        return try await connection.definitionsCurrent(self)
+        return try await definitionsCurrent(connection)
+    }
+
+    /// True when the definitions last applied are these files (whatever the migrations).
+    public func definitionsCurrent(_ connection: PostgresConnection) async throws -> Bool {
+        try await connection.definitionsCurrent(self, checksums: connection.definitionChecksums(self))
     }
 
     static let bootstrapSQL = """
@@ -144,7 +154,8 @@ extension PostgresConnection {
         if newer && !migrator.definitions.isEmpty {
             migrator.logger.warning("leaving the definitions of the newer release that migrated the database")
         }
-        let definitionsStale = try !migrator.definitions.isEmpty && !newer && !definitionsCurrent(migrator)
+        let definitionChecksums = try definitionChecksums(migrator)
+        let definitionsStale = try !migrator.definitions.isEmpty && !newer && !definitionsCurrent(migrator, checksums: definitionChecksums)
         let applyDefinitions = !migrator.definitions.isEmpty && !newer && (!pending.isEmpty || definitionsStale)
         guard !pending.isEmpty || applyDefinitions else { return outcome }
         let toApply = pending
@@ -156,7 +167,7 @@ extension PostgresConnection {
             try transaction { connection in
                 try connection.query("SELECT set_config('lock_timeout', $1, true)", ["\(migrator.lockTimeout.wholeMilliseconds)ms"])
                 for (migration, checksum) in toApply { try connection.apply(migration, checksum: checksum) }
-                if applyDefinitions { try connection.applyDefinitionsInTransaction(migrator) }
+                if applyDefinitions { try connection.applyDefinitionsInTransaction(migrator, checksums: definitionChecksums) }
             }
         }
         for (migration, _) in pending {
@@ -207,7 +218,7 @@ extension PostgresConnection {
     /// An applied migration whose text differs: refused, unless
     /// `rewritten.txt` lists the recorded checksum (then the record follows the file).
     private func acceptRewrite(of migration: Migration, recorded: String, checksum: String, _ migrator: Migrator) throws {
-        guard let rewrite = migrator.rewritten.first(where: { $0.version == migration.version && $0.previousChecksum == recorded }) else {
+        guard let rewrite = migrator.rewrite(of: migration.version, recorded: recorded) else {
             throw MigrationError(kind: .checksumMismatch, file: migration.fileName,
                                  message: "recorded \(recorded.prefix(12))..., file now \(checksum.prefix(12))...")
         }
@@ -230,7 +241,7 @@ extension PostgresConnection {
             }
             let current = checksums[String(migration.version)]!
             if recorded != current {
-                guard migrator.rewritten.contains(where: { $0.version == migration.version && $0.previousChecksum == recorded }) else {
+                guard migrator.rewrite(of: migration.version, recorded: recorded) != nil else {
                     throw MigrationError(kind: .checksumMismatch, file: migration.fileName, message: "applied file differs")
                 }
                 pending.append(migration)  // its record is updated by the next run

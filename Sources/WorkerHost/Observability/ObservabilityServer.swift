@@ -105,7 +105,7 @@ public actor Readiness {
             if !pending.isEmpty {
                 return "migrations: \(migrator.migrations.count - pending.count) of \(migrator.migrations.count) applied (run timebank migrate)"
             }
-            return try await migrator.isCurrent(connection!) ? nil : "definitions: sql/functions, views or privileges changed since they were applied (run timebank migrate)"
+            return try await migrator.definitionsCurrent(connection!) ? nil : "definitions: sql/functions, views or privileges changed since they were applied (run timebank migrate)"
         } catch let error as MigrationError {
             return "migrations: \(error)"
         }
