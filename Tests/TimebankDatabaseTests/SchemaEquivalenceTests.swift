@@ -1,3 +1,4 @@
+import DevCluster
 import Foundation
 import PostgresClient
 import TestSupport
@@ -64,15 +65,15 @@ import Testing
         let root = try Migration.defaultDirectory().deletingLastPathComponent()
         let target = FileManager.default.temporaryDirectory.appendingPathComponent("sql-\(commit)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let archive = try run("/usr/bin/env", ["git", "-C", root.path, "archive", "--format=tar", "-o", target.path + "/sql.tar", commit, "sql"])
+        let archive = try ChildProcess.run("/usr/bin/env", ["git", "-C", root.path, "archive", "--format=tar", "-o", target.path + "/sql.tar", commit, "sql"])
         #expect(archive.status == 0, "git archive \(commit) sql: \(archive.output) (the test needs the repository's history)")
-        let untar = try run("/usr/bin/env", ["tar", "-xf", target.path + "/sql.tar", "-C", target.path])
+        let untar = try ChildProcess.run("/usr/bin/env", ["tar", "-xf", target.path + "/sql.tar", "-C", target.path])
         #expect(untar.status == 0, "tar: \(untar.output)")
         return target
     }
 
     static func schemaDump(_ database: TestDatabase) throws -> String {
-        let dump = try run("/usr/bin/env", ["pg_dump", "--schema-only", database.settings.conninfoWithDatabase])
+        let dump = try ChildProcess.run("/usr/bin/env", ["pg_dump", "--schema-only", database.settings.conninfoWithDatabase])
         guard dump.status == 0 else { throw PostgresError(.usage, message: "pg_dump failed: \(dump.output)") }
         // pg_dump 15.14+ writes a random \restrict key on each run.
         return dump.output.split(separator: "\n", omittingEmptySubsequences: false)
@@ -86,18 +87,5 @@ import Testing
             return "line \(index + 1): \(left[index]) | \(right[index])"
         }
         return "lengths \(left.count) and \(right.count)"
-    }
-
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

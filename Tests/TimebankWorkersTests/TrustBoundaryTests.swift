@@ -41,24 +41,21 @@ extension BankSuites {
                     "SELECT public.digest('x', 'sha256')",
                     "SELECT bank.personal_data_decrypt('\\x00'::bytea)",
                 ]
-                try await bank.asLogin(memberOf: []) { connection in
-                    for sql in attacks {
-                        // WITH ... AS MATERIALIZED: the privilege is checked when the result is used.
+                /// Each call refused for want of a privilege (WITH ... AS MATERIALIZED: PostgreSQL
+                /// checks EXECUTE only when a function's result is used).
+                func expectRefused(_ connection: PostgresConnection, _ calls: some Sequence<String>) async throws {
+                    for sql in calls {
                         let error = try await #require(throws: PostgresError.self, "\(sql)") {
                             try await connection.query("WITH r AS MATERIALIZED (\(sql) AS x) SELECT count(*) FROM r")
                         }
                         #expect(error.code == .insufficientPrivilege, "\(sql): \(error)")
                     }
                 }
+                try await bank.asLogin(memberOf: []) { connection in try await expectRefused(connection, attacks) }
                 // The order worker's login decrypts nothing either (it reads no ciphertext, but the
                 // functions are closed to it too), while it still enqueues its follow-up jobs.
                 try await bank.asLogin(memberOf: ["timebank_order"]) { connection in
-                    for sql in attacks[2...] {
-                        let error = try await #require(throws: PostgresError.self, "\(sql)") {
-                            try await connection.query("WITH r AS MATERIALIZED (\(sql) AS x) SELECT count(*) FROM r")
-                        }
-                        #expect(error.code == .insufficientPrivilege, "\(sql): \(error)")
-                    }
+                    try await expectRefused(connection, attacks[2...])
                     let allowed = try await connection.query(
                         "SELECT has_function_privilege('jobs.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, text)', 'EXECUTE') AS ok")
                     #expect(try allowed[0].decode("ok", as: Bool.self))
@@ -71,6 +68,21 @@ extension BankSuites {
                         """)[0]
                     #expect(try row.decode("sign", as: Bool.self) && row.decode("decrypt", as: Bool.self))
                     #expect(try !row.decode("encrypt", as: Bool.self))
+                }
+            }
+        }
+        /// What issue 14 added is the owner's alone: the migrator's record of the definitions,
+        /// and the operators' views of the queues and workers. A worker's own login can
+        /// neither read them nor mark the definitions applied (which would hide a stale set).
+        @Test func aWorkerLoginReadsNoOperatorsViewAndWritesNoMigrationRecord() async throws {
+            try await Bank.with(workers: false) { bank in
+                try await bank.asLogin(memberOf: ["timebank_settlement"]) { connection in
+                    for sql in ["SELECT count(*) FROM jobs.queue_depth", "SELECT count(*) FROM jobs.worker_state",
+                                "SELECT count(*) FROM meta.applied_definitions",
+                                "UPDATE meta.applied_definitions SET checksum = 'x'", "DELETE FROM meta.applied_migrations"] {
+                        let error = try await #require(throws: PostgresError.self, "\(sql)") { try await connection.query(sql) }
+                        #expect(error.code == .insufficientPrivilege, "\(sql): \(error)")
+                    }
                 }
             }
         }
