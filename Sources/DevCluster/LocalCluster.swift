@@ -38,8 +38,9 @@ public struct LocalCluster: Sendable {
 
     /// The settings every command uses: `DATABASE_URL`, else the `PG*`
     /// variables, else this checkout's local cluster (started if needed);
-    /// with the personal-data key of `TIMEBANK_PII_KEY` (the local cluster's
-    /// development key when it is not set).
+    /// with the earlier releases' personal-data key of `TIMEBANK_PII_KEY` (or
+    /// the one an earlier release left beside the cluster), which only the
+    /// migration of data those releases wrote reads.
     public static func resolveSettings(
         applicationName: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ConnectionSettings {
@@ -50,7 +51,7 @@ public struct LocalCluster: Sendable {
         let cluster = forCheckout(environment: environment)
         let url = try await cluster.start()
         return try PersonalDataKey.apply(to: ConnectionSettings(conninfo: url, applicationName: applicationName),
-                                         key: key ?? cluster.developmentPersonalDataKey())
+                                         key: key ?? cluster.earlierPersonalDataKey())
     }
 
     // MARK: - State

@@ -23,16 +23,17 @@ public struct NewJob<Arguments: Codable & Sendable>: Sendable {
 extension PostgresConnection {
     /// Enqueues a job in whatever transaction the connection is in (so it
     /// commits, or not, with the rows that caused it), through the SQL
-    /// function `jobs.enqueue`. Returns the job's id; for a unique job that
+    /// function `jobs.enqueue_own`: into a queue the session's login works.
+    /// Returns the job's id; for a unique job that
     /// is already queued, the id of the one already there.
     public func enqueue<Arguments>(_ job: NewJob<Arguments>) throws -> Int64 {
         try query(
-            "SELECT jobs.enqueue($1, $2, $3, $4, $5, $6, $7) AS id",
+            "SELECT jobs.enqueue_own($1, $2, $3, $4, $5, $6, $7) AS id",
             [job.kind, PostgresJSON(job.arguments), job.queue, job.priority, job.runAt, job.maxAttempts, job.uniqueKey]
         )[0].decode("id", as: Int64.self)
     }
 
-    /// Enqueues many jobs of one kind in one statement (`jobs.enqueue_many`).
+    /// Enqueues many jobs of one kind in one statement (`jobs.enqueue_many_own`).
     public func enqueueMany<Arguments: Codable & Sendable>(
         kind: String, arguments: [Arguments], queue: String = "default", priority: Int16 = 0,
         runAt: Date? = nil, maxAttempts: Int32 = 20
@@ -40,7 +41,7 @@ extension PostgresConnection {
         let encoder = JSONEncoder()
         let texts = try arguments.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         return try query(
-            "SELECT jobs.enqueue_many($1, $2::jsonb[], $3, $4, $5, $6) AS id",
+            "SELECT jobs.enqueue_many_own($1, $2::jsonb[], $3, $4, $5, $6) AS id",
             [kind, texts, queue, priority, runAt, maxAttempts]
         ).map { try $0.decode("id", as: Int64.self) }
     }

@@ -56,7 +56,7 @@ struct PeriodicEnqueuer: Service {
     /// Enqueues the run at `time` to run now, unless a job with its key is unfinished.
     private func enqueueNow(_ job: PeriodicJob, at time: Date) async throws {
         _ = try await connection.query(
-            "SELECT jobs.enqueue($1, $2::jsonb, $3, 0::smallint, NULL, $4, $5)",
+            "SELECT jobs.enqueue_own($1, $2::jsonb, $3, 0::smallint, NULL, $4, $5)",
             [job.kind, job.arguments(time), job.queue, job.maxAttempts, job.key(time)])
     }
 
@@ -66,7 +66,7 @@ struct PeriodicEnqueuer: Service {
     /// database's clock (that run may have finished already): false.
     private func enqueueAhead(_ job: PeriodicJob, at time: Date, after last: Date) async throws -> Bool {
         try await !connection.query("""
-            SELECT jobs.enqueue($1, $2::jsonb, $3, 0::smallint, $4::timestamptz, $5, $6)
+            SELECT jobs.enqueue_own($1, $2::jsonb, $3, 0::smallint, $4::timestamptz, $5, $6)
              WHERE $4::timestamptz > clock_timestamp()
                AND NOT EXISTS (SELECT 1 FROM jobs.job
                                 WHERE kind = $1 AND unique_key = $7

@@ -1,42 +1,27 @@
 import Foundation
 import PostgresClient
 
-/// The worker registry's SQL (table: sql/migrations/0019; view: sql/views/jobs.sql): register at start, heartbeat,
+/// The worker registry's SQL (table: sql/migrations/0019; functions: sql/functions/jobs/registry.sql; view: sql/views/jobs.sql): register at start, heartbeat,
 /// mark the silent gone, record a graceful stop; and the listing
 /// `timebank workers` shows.
 public enum WorkerRegistry {
     static func register(_ connection: isolated PostgresConnection, id: String, host: String, configuration: WorkerConfiguration) throws {
         _ = try connection.query(
-            """
-            INSERT INTO jobs.worker_instance (id, kind, host, pid, version, queues, concurrency)
-            VALUES ($1, $2, $3, $4::integer, $5, $6, $7::integer)
-            ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL, gone_at = NULL
-            """,
+            "SELECT jobs.register_worker($1, $2, $3, $4::integer, $5, $6::text[], $7::integer)",
             [id, configuration.name, host, Int(getpid()), configuration.version, configuration.queues, configuration.concurrency])
     }
 
     static func heartbeat(_ connection: isolated PostgresConnection, id: String, done: Int, failed: Int) throws {
-        _ = try connection.query(
-            // A worker marked gone during an outage that comes back is live again.
-            "UPDATE jobs.worker_instance SET heartbeat_at = now(), jobs_done = $2, jobs_failed = $3, gone_at = NULL WHERE id = $1",
-            [id, done, failed])
+        _ = try connection.query("SELECT jobs.worker_heartbeat($1, $2::bigint, $3::bigint)", [id, done, failed])
     }
 
     /// Marks gone every live worker silent longer than `silentFor`; their ids.
     static func markGone(_ connection: isolated PostgresConnection, silentFor: Duration) throws -> [String] {
-        try connection.query(
-            """
-            UPDATE jobs.worker_instance SET gone_at = now()
-             WHERE stopped_at IS NULL AND gone_at IS NULL AND heartbeat_at < now() - $1::interval
-            RETURNING id
-            """, [silentFor]
-        ).map { try $0.decode("id", as: String.self) }
+        try connection.query("SELECT id FROM jobs.mark_silent_workers_gone($1::interval) AS id", [silentFor]).map { try $0.decode("id", as: String.self) }
     }
 
     static func stopped(_ connection: isolated PostgresConnection, id: String, done: Int, failed: Int) throws {
-        _ = try connection.query(
-            "UPDATE jobs.worker_instance SET stopped_at = now(), heartbeat_at = now(), jobs_done = $2, jobs_failed = $3 WHERE id = $1",
-            [id, done, failed])
+        _ = try connection.query("SELECT jobs.worker_stopped($1, $2::bigint, $3::bigint)", [id, done, failed])
     }
 
     /// Jobs waiting in each of `queues` and the oldest one's age, for the queue gauges.

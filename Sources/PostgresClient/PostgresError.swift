@@ -48,6 +48,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
         public static let uniqueViolation = Code("23505")
         public static let checkViolation = Code("23514")
+        public static let restrictViolation = Code("23001")
         public static let notNullViolation = Code("23502")
         public static let foreignKeyViolation = Code("23503")
         public static let exclusionViolation = Code("23P01")

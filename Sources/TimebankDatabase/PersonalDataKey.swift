@@ -1,12 +1,14 @@
 import Foundation
 import PostgresClient
 
-/// R23: the key national IDs and phone numbers are encrypted and hashed
-/// with (sql/functions/bank/personal_data.sql). It lives only in the environment of the processes that
-/// need it (`TIMEBANK_PII_KEY`), never in the repository or the database;
-/// each session gets it as the setting `timebank.pii_key`, which no other
-/// session can read. The local development cluster keeps a random one in
-/// its home (`personal-data.key`), outside the database.
+/// R23: the personal-data key of the earlier releases, which each session
+/// brought from its environment (`TIMEBANK_PII_KEY`) as the setting
+/// `timebank.pii_key`. Since sql/migrations/0025 the keys are the
+/// database's own, readable by its owner's functions alone (issue 15: a
+/// client that chose its own key registered a person twice); the setting
+/// is read only by that migration, once, for the data an earlier release
+/// encrypted. (`timebank migrate` and `timebank up` pass it on when the
+/// environment names it.)
 public enum PersonalDataKey {
     public static let environmentVariable = "TIMEBANK_PII_KEY"
     public static let sessionSetting = "timebank.pii_key"
@@ -23,12 +25,5 @@ public enum PersonalDataKey {
         guard let key, !key.isEmpty else { return settings }
         try validate(key)
         return settings.with(parameter: sessionSetting, key)
-    }
-
-    /// A random key for development: letters and digits, 48 of them.
-    public static func random() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<48).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
     }
 }

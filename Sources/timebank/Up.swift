@@ -31,12 +31,9 @@ struct Up: AsyncParsableCommand {
 
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = settings.conninfoWithDatabase
-        // R23: the key this command resolved (the local cluster's development key when the
-        // environment names none) goes to the workers too; with DATABASE_URL set they would
-        // otherwise have none, and the notification worker could not reach anyone by SMS.
-        if let key = settings.runtimeParameters[PersonalDataKey.sessionSetting] {
-            environment[PersonalDataKey.environmentVariable] = key
-        }
+        // R23: no personal-data key goes to the workers: the keys are the database's own
+        // (sql/migrations/0025), and no worker decrypts.
+        environment[PersonalDataKey.environmentVariable] = nil
         let directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         let supervisor = Supervisor(environment: environment)
         for kind in WorkerKind.allCases {

@@ -22,15 +22,16 @@ import Testing
 
     /// The parameters the engine's own functions and `bank.submit` pass on:
     /// the only enqueues whose kind is not written where they are made.
-    static let forwardedKinds: Set<String> = ["enqueue.kind", "enqueue_many.kind", "job_kind"]
+    static let forwardedKinds: Set<String> = ["enqueue.kind", "enqueue_many.kind", "enqueue_own.kind", "enqueue_many_own.kind", "job_kind"]
 
     static var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
-    /// Every `.sql` file under sql/, in any subfolder.
+    /// Every `.sql` file under sql/, in any subfolder, but privileges/ (whose
+    /// GRANTs list the engine's functions' signatures, and enqueue nothing).
     static func sqlFiles() throws -> [URL] {
         let root = try Migration.defaultDirectory()
         let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
-        return files.filter { $0.pathExtension == "sql" }.sorted { $0.path < $1.path }
+        return files.filter { $0.pathExtension == "sql" && !$0.path.contains("/privileges/") }.sorted { $0.path < $1.path }
     }
 
     /// The Swift that enqueues domain jobs: everything but the engine's own
@@ -48,8 +49,9 @@ import Testing
         let name = file.path.replacingOccurrences(of: repository.path + "/", with: "")
         let text = SQLText.withoutLineComments(try String(contentsOf: file, encoding: .utf8))
         var found: [Enqueue] = []
-        // jobs.enqueue(kind, args, queue, ...), jobs.enqueue_many(kind, args, queue, ...), bank.submit(kind, args, job_kind, queue)
-        for (call, kindAt, queueAt) in [("jobs.enqueue(", 0, 2), ("jobs.enqueue_many(", 0, 2), ("bank.submit(", 2, 3)] {
+        // jobs.enqueue[_own](kind, args, queue, ...), jobs.enqueue_many[_own](kind, args, queue, ...), bank.submit(kind, args, job_kind, queue)
+        for (call, kindAt, queueAt) in [("jobs.enqueue(", 0, 2), ("jobs.enqueue_many(", 0, 2), ("jobs.enqueue_own(", 0, 2),
+                                        ("jobs.enqueue_many_own(", 0, 2), ("bank.submit(", 2, 3)] {
             for range in text.ranges(of: call) {
                 let before = text[..<range.lowerBound].suffix(9)
                 if before.hasSuffix("FUNCTION ") { continue }  // its definition, a GRANT or REVOKE

@@ -5,7 +5,8 @@ import Testing
 
 extension BankSuites {
     /// Each worker's role is granted only what it owns: only the settlement
-    /// role writes the ledger; the client role only calls api functions.
+    /// role's steps write the ledger (no role writes it directly: issue 15);
+    /// the client role only calls api functions.
     @Suite struct RoleTests {
         func session(_ bank: Bank, _ role: String) async throws -> PostgresConnection {
             try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", role))
@@ -19,23 +20,21 @@ extension BankSuites {
                       FROM bank.account g, bank.account w WHERE g.district_code = '110101' AND w.kind = 'public_welfare'
                     """
                 for role in ["timebank_enrollment", "timebank_order", "timebank_notification", "timebank_insurance_claim",
-                             "timebank_api", "timebank_analyst"] {
+                             "timebank_api", "timebank_analyst", "timebank_settlement"] {
                     let connection = try await session(bank, role)
-                    for sql in [grant, "UPDATE bank.account SET credits_posted = credits_posted + 60",
-                                "DELETE FROM bank.transfer", "SELECT bank.settlement_settle(ARRAY[1]::bigint[])"] {
+                    for sql in [grant, "UPDATE bank.account SET credits_posted = credits_posted + 60", "DELETE FROM bank.transfer"]
+                                + (role == "timebank_settlement" ? [] : ["SELECT bank.settlement_settle(ARRAY[1]::bigint[])"]) {
                         let error = try await #require(throws: PostgresError.self, "\(role): \(sql)") { try await connection.execute(sql) }
                         #expect(error.code == .insufficientPrivilege, "\(role): \(error)")
                     }
                     await connection.close()
                 }
-                // The settlement role may write it, and the ledger's own rules still hold:
-                // L7 refuses a grant to anything but a person's account.
-                let settlement = try await session(bank, "timebank_settlement")
-                let error = try await #require(throws: PostgresError.self) { try await settlement.execute(grant) }
+                // The ledger's own rules hold for its owner too: L7 refuses a grant to
+                // anything but a person's account.
+                let error = try await #require(throws: PostgresError.self) { try await bank.owner.execute(grant) }
                 #expect(error.code == .checkViolation)
                 #expect(error.message.hasPrefix("L7:"))
                 #expect(try await bank.count("bank.transfer") == 0)
-                await settlement.close()
             }
         }
 
@@ -66,9 +65,8 @@ extension BankSuites {
                 let elder = try await bank.registerElder(2, coins: 1)
                 let volunteer = try await bank.registerVolunteer(3)
                 try await bank.eventually("SELECT count(*) = 2 FROM bank.account WHERE kind = 'personal'")
-                let settlement = try await session(bank, "timebank_settlement")
                 let error = try await #require(throws: PostgresError.self) {
-                    try await settlement.execute("""
+                    try await bank.owner.execute("""
                         INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount)
                         SELECT 'overdraw', 'pending', 'service_hold', a.id, bank.clearing_account(), 61
                           FROM bank.account a WHERE a.person_id = $1
@@ -77,7 +75,6 @@ extension BankSuites {
                 #expect(error.code == .checkViolation)
                 #expect(error.constraint == "account_available_not_negative")
                 #expect(try await bank.balance(volunteer).posted == 0)
-                await settlement.close()
             }
         }
     }

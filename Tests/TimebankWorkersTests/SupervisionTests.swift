@@ -75,6 +75,9 @@ extension BankSuites {
                 let night = try await bank.served(elder: elder, volunteer: volunteer)
                 try await bank.travel(service: night, minutes: 24 * 60)  // frees the hour for the next one
                 let day = try await bank.served(elder: elder, volunteer: volunteer)
+                // Parked a month back first: just after midnight in Beijing, yesterday's 23:00 is
+                // where `day` was served, and R20 refuses the volunteer two services at once.
+                try await bank.travel(service: day, minutes: 30 * 24 * 60)
                 // Yesterday 23:00-24:00 and 12:00-13:00, Beijing time.
                 for (service, hour) in [(night, 23), (day, 12)] {
                     try await bank.owner.execute("""
@@ -101,6 +104,7 @@ extension BankSuites {
                 let child = try await bank.registerVolunteer(66)
                 try await bank.travel(service: try await bank.served(elder: elder, volunteer: child), minutes: 24 * 60)
                 _ = try await bank.served(elder: elder, volunteer: child)
+                try await bank.eventually("bank.available_minutes($1) >= 120", [child])  // both services settled
                 let relationship = try await bank.completed("api.declare_relative($1, $2, 'parent')", [child, elder])["relationship_id"]!
                 try await bank.completed("api.verify_relative($1, 'desk-2', 'household register 0042')", [relationship])
                 try await bank.completed("api.gift_coins($1, $2, 1)", [child, elder])
@@ -171,19 +175,22 @@ extension BankSuites {
                 let open = try await bank.publishedService(elder: b, minutes: 60, startsIn: .seconds(4 * 3600))
                 try await bank.expectRefusal("api.book_service($1, $2)", [open, a], rule: "R3", field: "volunteer_id")
                 try await bank.expectRefusal("api.set_person_status($1, 'active', 'desk-1', 'appeal')", [a], rule: "R22", field: "status")
-                // ...nor by any worker writing the tables itself.
-                let order = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_order"))
+                // ...nor by any worker writing the tables itself (no worker's login writes a table:
+                // issue 15), nor by the tables' owner (a DBA's session): the R22 triggers hold for all.
+                try await bank.asLogin(memberOf: ["timebank_order"]) { order in
+                    try await expectRefused(order, ["UPDATE bank.service SET status = 'booked', volunteer_id = \(a), booked_at = now() WHERE id = \(open)"])
+                }
+                try await bank.asLogin(memberOf: ["timebank_enrollment"]) { enrollment in
+                    try await expectRefused(enrollment, ["UPDATE bank.person SET status = 'active' WHERE id = \(a)"])
+                }
                 let booking = try await #require(throws: PostgresError.self) {
-                    try await order.execute("UPDATE bank.service SET status = 'booked', volunteer_id = $2, booked_at = now() WHERE id = $1", [open, a])
+                    try await bank.owner.execute("UPDATE bank.service SET status = 'booked', volunteer_id = $2, booked_at = now() WHERE id = $1", [open, a])
                 }
                 #expect(booking.message.hasPrefix("R22: "))
-                await order.close()
-                let enrollment = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_enrollment"))
                 let reinstated = try await #require(throws: PostgresError.self) {
-                    try await enrollment.execute("UPDATE bank.person SET status = 'active' WHERE id = $1", [a])
+                    try await bank.owner.execute("UPDATE bank.person SET status = 'active' WHERE id = $1", [a])
                 }
                 #expect(reinstated.message.hasPrefix("R22: "))
-                await enrollment.close()
             }
         }
     }

@@ -34,16 +34,42 @@ BEGIN
 END
 $pgcrypto$;
 
--- The job engine, for every worker role: enqueue follow-up jobs, wake a
--- queue (jobs.channel names its NOTIFY channel).
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs
+-- The owner runs pgcrypto inside its SECURITY DEFINER functions (the
+-- hashes, encryption and signatures of R23 and R26), as whoever calls them.
+DO $owner$
+DECLARE
+    member regprocedure;
+BEGIN
+    FOR member IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pgcrypto'
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO timebank_owner', member);
+    END LOOP;
+END
+$owner$;
+
+-- The job engine, for every worker role (issue 15, finding 1): its own
+-- statements (sql/functions/jobs/engine.sql, registry.sql), each limited to
+-- the queues the login works, and the enqueue into its own queue. Not
+-- jobs.enqueue: what a worker's step enqueues for another worker, its
+-- step's code decides (the steps are SECURITY DEFINER).
+GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
+    jobs.record(bigint[], integer[], text[], timestamptz[], text[], text), jobs.complete(bigint[], integer[], text),
+    jobs.renew_leases(text, bigint[], interval), jobs.rescue(integer), jobs.promote_due(integer), jobs.prune(interval, integer),
+    jobs.set_idle(text, text, boolean), jobs.forget_silent_idle_workers(), jobs.release(text),
+    jobs.register_worker(text, text, text, integer, text, text[], integer), jobs.worker_heartbeat(text, bigint, bigint),
+    jobs.mark_silent_workers_gone(interval), jobs.worker_stopped(text, bigint, bigint),
+    jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text),
+    jobs.enqueue_many_own(text, jsonb[], text, smallint, timestamptz, integer)
     TO timebank_enrollment, timebank_order, timebank_settlement, timebank_notification, timebank_insurance_claim;
 
 -- pgcrypto for the two workers that sign what they send themselves (a
--- channel's secret is in their environment: Signer), and the notification
--- worker's decryption of a phone number at send time (R23).
+-- channel's secret is in their environment: Signer). No worker decrypts:
+-- a phone number reaches the notification worker through
+-- bank.message_to_send, after a recorded release (R23).
 GRANT EXECUTE ON FUNCTION public.hmac(text, text, text) TO timebank_notification, timebank_insurance_claim;
-GRANT EXECUTE ON FUNCTION public.pgp_sym_decrypt(bytea, text) TO timebank_notification;
 -- The reporting views' pseudonyms are an HMAC (bank.person_pseudonym): a
 -- view's functions are executed with its reader's privileges. The key stays
 -- unreadable to the analyst.
@@ -52,20 +78,19 @@ GRANT EXECUTE ON FUNCTION public.hmac(bytea, bytea, text) TO timebank_analyst;
 -- Client applications: the api schema, the client contract (0006), except
 -- reading identities (R23), which is for staff alone.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
-REVOKE EXECUTE ON FUNCTION api.read_personal_data(bigint, text, text) FROM timebank_api;
-GRANT EXECUTE ON FUNCTION api.read_personal_data(bigint, text, text) TO timebank_personal_data_reader;
+REVOKE EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), api.read_personal_data(bigint) FROM timebank_api;
+GRANT EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), api.read_personal_data(bigint)
+    TO timebank_personal_data_reader;
 
 -- Analysts: the reporting schema's functions (balances and totals as of a day).
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reporting TO timebank_analyst;
 
--- What every domain worker's steps call.
-GRANT EXECUTE ON FUNCTION bank.person_active(bigint), bank.local_today(), bank.record_service_event(), bank.insured_on(bigint, date)
-    TO timebank_enrollment, timebank_order, timebank_settlement, timebank_insurance_claim;
-GRANT EXECUTE ON FUNCTION bank.setting(text), bank.national_id_problem(text), bank.national_id_birth_date(text),
-    bank.age(date, date), bank.finish_request(bigint, text, jsonb, text), bank.pending_request(bigint), bank.refuse(text, text, text),
-    bank.verified_relatives(bigint, bigint)
-    TO timebank_enrollment, timebank_order, timebank_settlement;
-GRANT EXECUTE ON FUNCTION bank.minor_may_serve(bigint) TO timebank_enrollment, timebank_order;
+-- Each worker executes its own steps and nothing else of bank: every step
+-- is SECURITY DEFINER, re-reads what it needs from the authoritative rows
+-- and serves only its own kinds of request (issue 15, findings 1 and 2),
+-- so a worker's login changes the bank only as its steps do. What a step
+-- calls runs as the owner and needs no grant here.
+GRANT EXECUTE ON FUNCTION bank.setting(text) TO timebank_settlement, timebank_notification, timebank_insurance_claim;
 
 -- enrollment-worker: people, eligibility, relatives, guardians, the registry.
 GRANT EXECUTE ON FUNCTION bank.enrollment_register_person(bigint), bank.enrollment_apply_volunteer(bigint),
@@ -76,33 +101,28 @@ GRANT EXECUTE ON FUNCTION bank.enrollment_register_person(bigint), bank.enrollme
     TO timebank_enrollment;
 
 -- order-worker: demands, bookings, check-in and out, ratings, items, minors.
-GRANT EXECUTE ON FUNCTION bank.order_create_service(bigint), bank.locked_service(bank.request), bank.order_review(bigint),
+GRANT EXECUTE ON FUNCTION bank.order_create_service(bigint), bank.order_review(bigint),
     bank.order_book(bigint), bank.order_check_in(bigint), bank.order_check_out(bigint), bank.order_cancel(bigint),
     bank.order_expire(bigint), bank.order_no_show(bigint), bank.order_rate(bigint), bank.order_report_not_given(bigint),
-    bank.order_define_item(bigint), bank.distance_km(double precision, double precision, double precision, double precision),
-    bank.order_join_as_minor(bigint)
+    bank.order_define_item(bigint), bank.order_join_as_minor(bigint)
     TO timebank_order;
 
--- settlement-worker: the only writer of the ledger.
-GRANT EXECUTE ON FUNCTION bank.milestone_thresholds(), bank.open_account(bigint), bank.clearing_account(),
-    bank.available_minutes(bigint), bank.settlement_open_account(bigint), bank.settlement_grant(bigint),
-    bank.settlement_hold(bigint), bank.settlement_release(bigint),
-    bank.served_minutes(timestamptz, integer, timestamptz, timestamptz), bank.settlement_settle(bigint[]),
-    bank.apply_transfers(), bank.refuse_transfer_change(), bank.settlement_set_budget(bigint), bank.settlement_move(bigint),
-    bank.settlement_decide_dispute(bigint), bank.verify_ledger(),
-    bank.settlement_confirm_fraud(bigint), bank.reverse_service_credit(bigint, bigint)
+-- settlement-worker: the only writer of the ledger, through these steps alone.
+GRANT EXECUTE ON FUNCTION bank.settlement_open_account(bigint), bank.settlement_grant(bigint),
+    bank.settlement_hold(bigint), bank.settlement_release(bigint), bank.settlement_settle(bigint[]),
+    bank.settlement_set_budget(bigint), bank.settlement_move(bigint),
+    bank.settlement_decide_dispute(bigint), bank.settlement_confirm_fraud(bigint)
     TO timebank_settlement;
 
 -- notification-worker: the outbox, the supervision scan (R21), and a phone
 -- number at send time for a channel that sends it (R23).
-GRANT EXECUTE ON FUNCTION bank.notify_dispatch(bigint[]), bank.message_to_send(bigint),
+GRANT EXECUTE ON FUNCTION bank.notify_dispatch(bigint[]), bank.message_to_send(bigint), bank.release_phone(bigint),
     bank.record_delivery_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
-    bank.supervision_scan(), bank.setting(text), bank.personal_data_key(), bank.personal_data_decrypt(bytea)
+    bank.supervision_scan()
     TO timebank_notification;
 
 -- insurance-claim-worker: accident claims, their delivery, the registry export.
-GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.setting(text), bank.pending_request(bigint),
-    bank.finish_request(bigint, text, jsonb, text), bank.claim_package(bigint),
+GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.claim_package(bigint),
     bank.claims_record_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
     bank.registry_export_next(date), bank.registry_export_record(date, integer, bigint, bigint, integer, bigint, integer, integer)
     TO timebank_insurance_claim;

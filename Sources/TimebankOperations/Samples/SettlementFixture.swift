@@ -18,6 +18,7 @@ public enum SettlementFixture {
         try await connection.transaction { connection in
             _ = try connection.query(peopleSQL, [elders, volunteers])
             _ = try connection.query(grantsSQL, [services, elders])
+            _ = try connection.query(grantsFinishedSQL)
             _ = try connection.query(budgetSQL)
             return try connection.query(servicesSQL, [services, elders, volunteers]).map { try $0.decode("id", as: Int64.self) }
         }
@@ -66,18 +67,36 @@ public enum SettlementFixture {
         SELECT p.id, date '2024-01-01', p.request_id FROM people p JOIN requests r ON r.id = p.request_id WHERE r.n > $1
         """
 
-    // Accounts for everyone; each elder granted enough for an hour per service.
+    // Accounts for everyone; each elder granted enough for an hour per
+    // service, each grant with its own grant_coins request (ledger verify
+    // matches every grant to its request: issue 15).
     static let grantsSQL = """
         WITH opened AS (
             INSERT INTO bank.account (kind, person_id)
             SELECT 'personal', p.id FROM bank.person p WHERE p.name LIKE 'Fixture %'
             ON CONFLICT (person_id) DO NOTHING
             RETURNING id, person_id
+        ), grants AS (
+            SELECT a.id AS account_id, a.person_id, 60 * (($1 + $2 - 1) / $2) AS minutes
+              FROM opened a JOIN bank.elder e ON e.person_id = a.person_id
+        ), requests AS (
+            INSERT INTO bank.request (kind, args)
+            SELECT 'grant_coins', jsonb_build_object('elder_id', person_id, 'district_code', '110105',
+                                                     'category', 'economically_disadvantaged', 'minutes', minutes)
+              FROM grants
+            RETURNING id, (args->>'elder_id')::bigint AS person_id
         )
-        INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category)
-        SELECT 'fixture-grant:' || a.id, 'posted', 'grant', g.id, a.id, 60 * (($1 + $2 - 1) / $2), 'economically_disadvantaged'
-          FROM opened a JOIN bank.elder e ON e.person_id = a.person_id
+        INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category, request_id)
+        SELECT 'grant:' || r.id, 'posted', 'grant', g.id, a.account_id, a.minutes, 'economically_disadvantaged', r.id
+          FROM grants a JOIN requests r ON r.person_id = a.person_id
          CROSS JOIN bank.account g WHERE g.district_code = '110105'
+        """
+
+    // Each grant's request completed with its transfer, as bank.settlement_grant leaves it.
+    static let grantsFinishedSQL = """
+        UPDATE bank.request r SET status = 'completed', result = jsonb_build_object('transfer_id', t.id), finished_at = now()
+          FROM bank.transfer t
+         WHERE t.request_id = r.id AND t.kind = 'grant' AND r.kind = 'grant_coins' AND r.status = 'pending'
         """
 
     // R9: the district's budget for today covers the fixture's grants.

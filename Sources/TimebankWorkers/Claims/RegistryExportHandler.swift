@@ -81,7 +81,7 @@ public struct RegistryExportHandler: JobHandler {
         _ = try await context.database.withConnection { connection in
             try await connection.query(
                 """
-                SELECT jobs.enqueue('claims.export_day', jsonb_build_object('day', $1::date + 1), 'claims',
+                SELECT jobs.enqueue_own('claims.export_day', jsonb_build_object('day', $1::date + 1), 'claims',
                                     run_at => (($1::date + 2)::timestamp + interval '1 hour') AT TIME ZONE 'Asia/Shanghai',
                                     unique_key => 'export:' || ($1::date + 1))
                 """, [arguments.day])

@@ -35,11 +35,18 @@ public struct DeliverHandler: JobHandler {
     }
 
     public func run(_ subject: Subject, context: JobContext) async throws -> JobOutcome {
-        guard let (message, stillDue, settled) = try await load(subject.id, context: context) else {
+        guard var (message, stillDue, settled) = try await load(subject.id, context: context) else {
             return .cancel(reason: "no message \(subject.id)")
         }
         let pending = (channels.routes[message.recipientKind] ?? []).filter { !settled.contains($0.name) }
         if pending.isEmpty { return .completed }
+        // R23: a channel that sends the number gets it only once its release is recorded and
+        // committed (this statement's own transaction), so that no rollback erases the read.
+        if message.phone == nil, message.recipientKind == "person", stillDue, pending.contains(where: \.sendsPhone),
+           try await releasePhone(message.id, context: context),
+           let reloaded = try await load(subject.id, context: context) {
+            (message, stillDue, settled) = reloaded
+        }
         if !stillDue {
             for channel in pending {
                 try await record(message.id, channel.name, HTTPExchange(status: nil, answer: "the service is no longer booked", latency: .zero),
@@ -97,6 +104,12 @@ public struct DeliverHandler: JobHandler {
             text: try templates.render(template, params), urgent: try row.decode("urgent", as: Bool.self),
             createdAt: try row.decode("created_at", as: Date.self))
         return (message, try row.decode("still_due", as: Bool.self), Set(try row.decode("settled_channels", as: [String].self)))
+    }
+
+    private func releasePhone(_ id: Int64, context: JobContext) async throws -> Bool {
+        try await context.database.withConnection { connection in
+            try await connection.query("SELECT bank.release_phone($1) AS released", [id])[0].decode("released", as: Bool.self)
+        }
     }
 
     private func record(_ message: Int64, _ channel: String, _ exchange: HTTPExchange, outcome: String, startedAt: Date,

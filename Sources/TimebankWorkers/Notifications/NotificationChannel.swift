@@ -7,9 +7,16 @@ import Foundation
 public protocol NotificationChannel: Sendable {
     /// The configured name, recorded with every attempt (`sms`, `desk`...).
     var name: String { get }
+    /// Whether it sends the recipient's phone number (an SMS gateway): the
+    /// number is then released for the message first (R23, bank.release_phone).
+    var sendsPhone: Bool { get }
     /// Sends one message once. Never throws: what happened is the report,
     /// which the worker records and acts on.
     func deliver(_ message: OutgoingMessage, signer: Signer) async -> HTTPExchange
+}
+
+extension NotificationChannel {
+    public var sendsPhone: Bool { false }
 }
 
 /// A message as it leaves: what the outbox row says, rendered.

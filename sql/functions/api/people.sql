@@ -287,19 +287,51 @@ BEGIN
 END
 $$;
 
--- R23: a person's national ID and phone number, for a staff member who
--- names the purpose; the read is recorded in the same transaction.
-CREATE OR REPLACE FUNCTION api.read_personal_data(person_id bigint, staff text, purpose text)
-RETURNS TABLE (national_id text, phone text)
+-- R23: a staff member's read of a person's national ID and phone number,
+-- in two steps so that no read goes unrecorded (issue 15, finding 4: a
+-- read recorded in the transaction that returned the data vanished with
+-- its rollback). First the read is recorded, naming the staff member and
+-- the purpose, in a transaction of its own; then, within 10 minutes and
+-- from the same login, api.read_personal_data shows the data, and only for
+-- a read some earlier transaction committed.
+CREATE OR REPLACE FUNCTION api.record_personal_data_read(person_id bigint, staff text, purpose text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
+DECLARE
+    recorded bigint;
 BEGIN
     PERFORM bank.person_for('person_id', person_id);
     IF staff IS NULL OR length(btrim(staff)) NOT BETWEEN 1 AND 100 OR purpose IS NULL OR length(btrim(purpose)) NOT BETWEEN 1 AND 500 THEN
         PERFORM bank.refuse('purpose', 'R23', 'a read of personal data names the staff member and its purpose');
     END IF;
-    INSERT INTO bank.personal_data_read (person_id, staff, purpose) VALUES (person_id, btrim(staff), btrim(purpose));
-    RETURN QUERY SELECT bank.personal_data_decrypt(p.national_id_encrypted), bank.personal_data_decrypt(p.phone_encrypted)
-                   FROM bank.person p WHERE p.id = person_id;
+    INSERT INTO bank.personal_data_read (person_id, staff, purpose) VALUES (person_id, btrim(staff), btrim(purpose))
+    RETURNING id INTO recorded;
+    RETURN recorded;
 END
 $$;
+COMMENT ON FUNCTION api.record_personal_data_read(bigint, text, text) IS
+    'R23: records a staff member''s read of a person''s national ID and phone number, with its purpose; commit, then call api.read_personal_data with the id. 记录个人信息查阅';
+
+CREATE OR REPLACE FUNCTION api.read_personal_data(read_id bigint) RETURNS TABLE (national_id text, phone text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    recorded bank.personal_data_read;
+BEGIN
+    SELECT * INTO recorded FROM bank.personal_data_read r
+     WHERE r.id = read_id AND r.login = session_user AND r.message_id IS NULL;
+    IF recorded.id IS NULL THEN
+        PERFORM bank.refuse('read_id', 'R23', 'no read of personal data with id ' || coalesce(read_id::text, 'NULL') || ' was recorded by this login');
+    END IF;
+    -- Recorded by this transaction (read_at is its own start): not yet committed, so not yet a record.
+    IF recorded.read_at >= now() THEN
+        PERFORM bank.refuse('read_id', 'R23', 'a read is shown only once its record is committed: call api.record_personal_data_read in a transaction of its own first');
+    END IF;
+    IF recorded.read_at < now() - interval '10 minutes' THEN
+        PERFORM bank.refuse('read_id', 'R23', 'a recorded read is valid for 10 minutes: record another');
+    END IF;
+    RETURN QUERY SELECT bank.personal_data_decrypt(p.national_id_encrypted), bank.personal_data_decrypt(p.phone_encrypted)
+                   FROM bank.person p WHERE p.id = recorded.person_id;
+END
+$$;
+COMMENT ON FUNCTION api.read_personal_data(bigint) IS
+    'R23: the national ID and phone number of a read recorded (and committed) by api.record_personal_data_read from this login, within 10 minutes. 查阅个人信息';

@@ -164,6 +164,44 @@ BEGIN
      ORDER BY t.id LIMIT 1;
     RETURN NEXT;
 
+    -- Issue 15, finding 1: a grant paid on a request whose arguments were
+    -- changed, or on a forged job, matched every total above. Each grant,
+    -- welfare grant, gift and donation is its completed request's, to the
+    -- letter (payer, payee, amount, category), and a grant goes to an
+    -- authenticated elder of the granting district within grant_max_coins.
+    check_name := 'R9 R10 R8 every grant, gift and donation is its request''s, to the letter';
+    SELECT format('%s %s of %s minutes: %s', t.kind, t.id, t.amount,
+                  CASE WHEN r.id IS NULL THEN 'no request of its kind'
+                       WHEN r.status <> 'completed' OR (r.result->>'transfer_id')::bigint IS DISTINCT FROM t.id
+                           THEN 'request ' || r.id || ' did not complete with it'
+                       WHEN t.kind = 'grant' AND NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = c.person_id)
+                           THEN 'paid to person ' || c.person_id || ', who is no authenticated elder'
+                       WHEN t.kind = 'grant' AND t.amount > bank.setting('grant_max_coins') * 60
+                           THEN 'more than grant_max_coins'
+                       ELSE 'request ' || r.id || ' asked for something else' END)
+      INTO problem
+      FROM bank.transfer t
+      JOIN bank.account d ON d.id = t.debit_account_id
+      JOIN bank.account c ON c.id = t.credit_account_id
+      LEFT JOIN bank.request r ON r.id = t.request_id
+           AND r.kind = CASE t.kind WHEN 'grant' THEN 'grant_coins' WHEN 'welfare_grant' THEN 'grant_from_welfare'
+                                    WHEN 'gift' THEN 'gift_coins' WHEN 'donation' THEN 'donate_coins' END
+     WHERE t.kind IN ('grant', 'welfare_grant', 'gift', 'donation')
+       AND (r.id IS NULL OR r.status <> 'completed' OR (r.result->>'transfer_id')::bigint IS DISTINCT FROM t.id
+            OR (r.args->>'minutes')::bigint IS DISTINCT FROM t.amount
+            OR (t.kind = 'grant' AND ((r.args->>'elder_id')::bigint IS DISTINCT FROM c.person_id
+                                      OR r.args->>'district_code' IS DISTINCT FROM d.district_code
+                                      OR r.args->>'category' IS DISTINCT FROM t.grant_category
+                                      OR NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = c.person_id)
+                                      OR t.amount > bank.setting('grant_max_coins') * 60))
+            OR (t.kind = 'welfare_grant' AND ((r.args->>'elder_id')::bigint IS DISTINCT FROM c.person_id
+                                              OR r.args->>'category' IS DISTINCT FROM t.grant_category))
+            OR (t.kind = 'gift' AND ((r.args->>'giver_id')::bigint IS DISTINCT FROM d.person_id
+                                     OR (r.args->>'relative_id')::bigint IS DISTINCT FROM c.person_id))
+            OR (t.kind = 'donation' AND (r.args->>'person_id')::bigint IS DISTINCT FROM d.person_id))
+     ORDER BY t.id LIMIT 1;
+    RETURN NEXT;
+
     check_name := 'L12 every gift between verified lineal relatives (R8)';
     SELECT format('gift %s from account %s to account %s: no verified relationship', t.id, t.debit_account_id, t.credit_account_id)
       INTO problem

@@ -2,6 +2,58 @@
 -- its job (bank.submit); a worker's step reads it once
 -- (bank.pending_request) and finishes it once (bank.finish_request), so a
 -- retried or rescued job changes nothing.
+--
+-- Issue 15, finding 1: what a request asks is the api's word alone. Its
+-- kind, arguments and submitter cannot change once the transaction that
+-- recorded it has committed (bank.refuse_request_change, for every role,
+-- the owner's code included), a finished request is never reopened, and
+-- no application role writes the table: a worker finishes a request only
+-- through its own step (SECURITY DEFINER), which serves only the kinds of
+-- request it is written for (bank.pending_request).
+
+-- Refuses every change to a request but its outcome, once: the api's
+-- kind, arguments and submitter are fixed when the recording transaction
+-- commits (until then the api may still add to what it recorded, as
+-- api.publish_demand_at_item does). The one later change to the
+-- arguments allowed is R23's: removing the personal data a registration
+-- carried, once the person is registered.
+CREATE OR REPLACE FUNCTION bank.refuse_request_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    recorded_now boolean := OLD.xmin::text = pg_current_xact_id()::xid::text;
+    removed text[] := ARRAY(SELECT jsonb_object_keys(OLD.args) EXCEPT SELECT jsonb_object_keys(NEW.args));
+BEGIN
+    -- (Only whether a client watches it may still change: api.watch_request.)
+    IF OLD.status <> 'pending' AND (NEW.status, NEW.result, NEW.refusal, NEW.finished_at, NEW.kind, NEW.args,
+                                    NEW.agent_institution_id, NEW.agent_staff, NEW.created_at)
+                                   IS DISTINCT FROM (OLD.status, OLD.result, OLD.refusal, OLD.finished_at, OLD.kind, OLD.args,
+                                                     OLD.agent_institution_id, OLD.agent_staff, OLD.created_at) THEN
+        RAISE EXCEPTION 'request %: a finished request is never changed (it was %)', OLD.id, OLD.status
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF NOT recorded_now AND (NEW.kind IS DISTINCT FROM OLD.kind OR NEW.id IS DISTINCT FROM OLD.id
+        OR NEW.agent_institution_id IS DISTINCT FROM OLD.agent_institution_id OR NEW.agent_staff IS DISTINCT FROM OLD.agent_staff
+        OR NEW.created_at IS DISTINCT FROM OLD.created_at
+        OR (NEW.args IS DISTINCT FROM OLD.args
+            AND NOT (NEW.args <@ OLD.args
+                     AND removed <@ ARRAY['national_id_hash', 'national_id_encrypted', 'phone_encrypted', 'name']))) THEN
+        RAISE EXCEPTION 'request %: its kind, arguments and submitter are the api''s and do not change', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER request_immutable BEFORE UPDATE ON bank.request
+    FOR EACH ROW EXECUTE FUNCTION bank.refuse_request_change();
+
+CREATE OR REPLACE FUNCTION bank.refuse_request_deletion() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the request log is kept: requests are never deleted' USING ERRCODE = 'restrict_violation';
+END
+$$;
+CREATE OR REPLACE TRIGGER request_not_deleted BEFORE DELETE OR TRUNCATE ON bank.request
+    FOR EACH STATEMENT EXECUTE FUNCTION bank.refuse_request_deletion();
 
 -- Records a request's outcome once (a retried job finds it finished and
 -- changes nothing), and wakes a client that watches it.
@@ -22,10 +74,22 @@ END
 $$;
 
 -- Locks a request for the job handling it; NULL when it is already
--- finished (a duplicated or retried job), so the caller does nothing.
-CREATE OR REPLACE FUNCTION bank.pending_request(request_id bigint) RETURNS bank.request
-LANGUAGE sql AS $$
-    SELECT * FROM bank.request WHERE id = request_id AND status = 'pending' FOR UPDATE
+-- finished (a duplicated or retried job), so the caller does nothing. A
+-- step names the kinds of request it serves: a job that points it at
+-- another kind (a forged job, issue 15 finding 1: a settlement.grant job
+-- naming a hold's request) fails, changing nothing.
+CREATE OR REPLACE FUNCTION bank.pending_request(request_id bigint, serves text[]) RETURNS bank.request
+LANGUAGE plpgsql AS $$
+DECLARE
+    r bank.request;
+BEGIN
+    SELECT * INTO r FROM bank.request WHERE id = request_id AND status = 'pending' FOR UPDATE;
+    IF r.id IS NOT NULL AND NOT r.kind = ANY(serves) THEN
+        RAISE EXCEPTION 'request % is a % request, which this step (for %) does not serve', r.id, r.kind, array_to_string(serves, ', ')
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN r;
+END
 $$;
 
 -- Records a request and enqueues its job; returns the request id.

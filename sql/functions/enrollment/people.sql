@@ -4,9 +4,9 @@
 
 -- R1: approves a volunteer (the api function checked the rule).
 CREATE OR REPLACE FUNCTION bank.enrollment_apply_volunteer(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['apply_volunteer']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     INSERT INTO bank.volunteer (person_id, training_completed_on, request_id)
@@ -18,9 +18,9 @@ $$;
 
 -- R4: records an elder's identity authentication.
 CREATE OR REPLACE FUNCTION bank.enrollment_authenticate_elder(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['authenticate_elder']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     INSERT INTO bank.elder (person_id, request_id) VALUES ((r.args->>'person_id')::bigint, r.id)
@@ -35,9 +35,9 @@ $$;
 -- person does nothing new, and keeps the history (bank.person.status).
 
 CREATE OR REPLACE FUNCTION bank.enrollment_set_status(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['set_person_status']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     UPDATE bank.person SET status = r.args->>'status', status_reason = r.args->>'reason', status_request_id = r.id
@@ -47,9 +47,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.enrollment_register_institution(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['register_agent_institution']);
     institution bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -67,9 +67,9 @@ $$;
 -- its keyed hash, R23). The step needs no personal-data key: it stores
 -- what the api encrypted.
 CREATE OR REPLACE FUNCTION bank.enrollment_register_person(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['register_person']);
     person bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;

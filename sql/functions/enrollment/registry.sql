@@ -2,9 +2,9 @@
 -- registry (R24) and insurance confirmations (R24-R25).
 
 CREATE OR REPLACE FUNCTION bank.enrollment_confirm_insurance(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['confirm_insurance']);
     policy bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -25,9 +25,9 @@ $$;
 -- registered person, matched on the keyed hash (R23); a record seen before
 -- changes nothing.
 CREATE OR REPLACE FUNCTION bank.enrollment_import_registry(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['import_volunteer_beijing']);
     imported integer;
     unmatched integer;
 BEGIN

@@ -2,9 +2,9 @@
 -- guardians, declared and verified by staff.
 
 CREATE OR REPLACE FUNCTION bank.enrollment_declare_relative(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['declare_relative']);
     declared bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -21,9 +21,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.enrollment_verify_relative(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['verify_relative']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     UPDATE bank.relationship
@@ -34,9 +34,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.enrollment_link_guardian(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['link_guardian']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     INSERT INTO bank.guardianship (minor_id, guardian_id, school, request_id)
@@ -51,9 +51,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.enrollment_verify_guardian(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['verify_guardian']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     UPDATE bank.guardianship SET verified_at = now(), verified_by = r.args->>'staff', evidence_ref = r.args->>'evidence_ref'

@@ -6,9 +6,9 @@
 -- R26: validates a report against the record and records the claim,
 -- validated or refused with the first reason found.
 CREATE OR REPLACE FUNCTION bank.claims_validate(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['report_accident']);
     s record;
     volunteer bigint;
     occurred timestamptz;

@@ -1,6 +1,17 @@
 -- jobs: enqueueing work and waking the workers of a queue (NOTIFY only to
--- wake: see the README's measurements). The job engine's claiming,
--- completing and rescuing are statements of the Swift JobStore.
+-- wake: see the README's measurements; the payload is empty). Claiming,
+-- completing and rescuing are in engine.sql.
+--
+-- Two ways in (issue 15, finding 1):
+-- * jobs.enqueue and jobs.enqueue_many are the owner's: the SQL steps and
+--   the api, all SECURITY DEFINER, call them for the follow-up jobs their
+--   code decides (the order worker's check-out enqueues settlement.settle
+--   for that service, the api a grant for the request it just recorded).
+--   No application role executes them, so no login enqueues a job its
+--   code would not.
+-- * jobs.enqueue_own and jobs.enqueue_many_own are for a worker's own
+--   Swift code (periodic jobs, the next day's export): they enqueue only
+--   into a queue the session's login works (jobs.session_queues).
 
 -- The NOTIFY channel of a queue.
 CREATE OR REPLACE FUNCTION jobs.channel(queue text) RETURNS text
@@ -86,5 +97,42 @@ BEGIN
     ORDER BY a.position
     RETURNING id;
     IF due THEN PERFORM jobs.wake(enqueue_many.queue); END IF;
+END
+$$;
+
+-- A worker's enqueue into its own queue: jobs.enqueue, for a session that
+-- works `queue` (refused with insufficient_privilege otherwise).
+CREATE OR REPLACE FUNCTION jobs.enqueue_own(
+    kind text,
+    args jsonb DEFAULT '{}',
+    queue text DEFAULT 'default',
+    priority smallint DEFAULT 0,
+    run_at timestamptz DEFAULT NULL,
+    max_attempts integer DEFAULT 20,
+    unique_key text DEFAULT NULL,
+    on_duplicate text DEFAULT 'skip'
+) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM jobs.check_queue(enqueue_own.queue);
+    RETURN jobs.enqueue(enqueue_own.kind, enqueue_own.args, enqueue_own.queue, enqueue_own.priority, enqueue_own.run_at,
+                        enqueue_own.max_attempts, enqueue_own.unique_key, enqueue_own.on_duplicate);
+END
+$$;
+
+-- jobs.enqueue_many, for a session that works `queue`.
+CREATE OR REPLACE FUNCTION jobs.enqueue_many_own(
+    kind text,
+    args jsonb[],
+    queue text DEFAULT 'default',
+    priority smallint DEFAULT 0,
+    run_at timestamptz DEFAULT NULL,
+    max_attempts integer DEFAULT 20
+) RETURNS SETOF bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM jobs.check_queue(enqueue_many_own.queue);
+    RETURN QUERY SELECT jobs.enqueue_many(enqueue_many_own.kind, enqueue_many_own.args, enqueue_many_own.queue,
+                                          enqueue_many_own.priority, enqueue_many_own.run_at, enqueue_many_own.max_attempts);
 END
 $$;

@@ -117,7 +117,7 @@ CREATE OR REPLACE TRIGGER message_dispatched AFTER INSERT ON bank.message
 -- gets no second (the unique key), and a delivery job skips the channels
 -- that already delivered, so a retried dispatch sends nothing twice.
 CREATE OR REPLACE FUNCTION bank.notify_dispatch(ids bigint[]) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     queued integer;
 BEGIN

@@ -2,9 +2,9 @@
 -- minors joining the service a guardian booked.
 
 CREATE OR REPLACE FUNCTION bank.order_define_item(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['define_service_item']);
     item bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -23,9 +23,9 @@ $$;
 
 -- R2: the minor joins the service the guardian booked.
 CREATE OR REPLACE FUNCTION bank.order_join_as_minor(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['join_as_minor']);
     s bank.service;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;

@@ -2,9 +2,9 @@
 -- was not given.
 
 CREATE OR REPLACE FUNCTION bank.order_rate(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['rate_service']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     INSERT INTO bank.service_rating (service_id, score, comment, request_id)
@@ -19,9 +19,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.order_report_not_given(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['report_not_given']);
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     INSERT INTO bank.service_dispute (service_id, reason, request_id)

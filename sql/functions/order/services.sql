@@ -5,9 +5,9 @@
 
 -- A held demand becomes a service awaiting review.
 CREATE OR REPLACE FUNCTION bank.order_create_service(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['publish_demand']);
     created bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -29,9 +29,9 @@ $$;
 
 -- R16: staff approve a demand (volunteers can see it) or reject it.
 CREATE OR REPLACE FUNCTION bank.order_review(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['review_demand']);
     s bank.service;
     approve boolean;
 BEGIN
@@ -60,9 +60,9 @@ $$;
 -- times overlap cannot both stand: the exclusion constraint refuses the
 -- second, whichever order worker writes it.
 CREATE OR REPLACE FUNCTION bank.order_book(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['book_service']);
     s bank.service;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -90,9 +90,9 @@ $$;
 
 -- R18: check-in, at the time the request reached the platform.
 CREATE OR REPLACE FUNCTION bank.order_check_in(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['check_in']);
     s bank.service;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -114,9 +114,9 @@ $$;
 -- R18, R6: check-out records the service time and enqueues its
 -- settlement in the same transaction: the coins follow for certain.
 CREATE OR REPLACE FUNCTION bank.order_check_out(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['check_out']);
     s bank.service;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -133,9 +133,9 @@ $$;
 
 -- The elder cancels before the service begins; the hold goes back.
 CREATE OR REPLACE FUNCTION bank.order_cancel(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['cancel_service']);
     s bank.service;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -152,7 +152,7 @@ $$;
 
 -- Scheduled at the start: nobody booked it, so it expires.
 CREATE OR REPLACE FUNCTION bank.order_expire(wanted bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE bank.service SET status = 'expired' WHERE id = wanted AND status = 'published' AND starts_at <= now();
     IF FOUND THEN
@@ -163,7 +163,7 @@ $$;
 
 -- Scheduled at the start plus the grace: booked but never checked in.
 CREATE OR REPLACE FUNCTION bank.order_no_show(wanted bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE bank.service SET status = 'no_show'
      WHERE id = wanted AND status = 'booked'

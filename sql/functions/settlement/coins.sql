@@ -3,33 +3,58 @@
 -- release (R16), budgets, and R8/R10 gifts and donations.
 
 CREATE OR REPLACE FUNCTION bank.settlement_open_account(person bigint) RETURNS void
-LANGUAGE sql
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
     SELECT bank.open_account(person);
 END;
 
--- R9: a district grants coins to a special elder.
+-- R9: a district grants coins to a special elder. The api checked the
+-- grant when it recorded the request; the step checks it again from the
+-- authoritative rows, under the request's and the budget's locks (issue
+-- 15: the ledger trusts no argument another role could have written): the
+-- person is an authenticated elder of the budget's district, the category
+-- exists and fits, the amount is whole coins within grant_max_coins, and
+-- the district's budget for today has it left.
 CREATE OR REPLACE FUNCTION bank.settlement_grant(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['grant_coins']);
     minutes bigint;
+    elder bank.person;
     budget bank.district_budget;
     transfer bigint;
+    refusal text;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     minutes := (r.args->>'minutes')::bigint;
+    SELECT * INTO elder FROM bank.person p WHERE p.id = (r.args->>'elder_id')::bigint;
+    refusal := CASE
+        WHEN NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder.id) THEN
+            'R9: coins are granted to authenticated elders only'
+        WHEN elder.status <> 'active' THEN 'R9: the elder''s account is suspended or closed'
+        WHEN elder.district_code IS DISTINCT FROM r.args->>'district_code' THEN
+            'R9: a district grants coins to the elders of its own district only'
+        WHEN NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = r.args->>'category') THEN
+            'R9: no category of special elder is called ' || coalesce(r.args->>'category', 'NULL')
+        WHEN r.args->>'category' = 'very_old' AND bank.age(elder.birth_date, bank.local_today()) < bank.setting('very_old_min_age') THEN
+            'R9: the very old are ' || bank.setting('very_old_min_age') || ' or over'
+        WHEN minutes IS NULL OR minutes < 60 OR minutes % 60 <> 0 OR minutes > bank.setting('grant_max_coins') * 60 THEN
+            'R9: a grant is 1 to ' || bank.setting('grant_max_coins') || ' whole coins'
+    END;
+    IF refusal IS NOT NULL THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, refusal);
+        RETURN;
+    END IF;
     SELECT * INTO budget FROM bank.district_budget b
-     WHERE b.district_code = r.args->>'district_code' AND b.period @> bank.local_today() FOR UPDATE;
+     WHERE b.district_code = elder.district_code AND b.period @> bank.local_today() FOR UPDATE;
     IF budget.id IS NULL OR budget.granted_minutes + minutes > budget.budget_minutes THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R9: the grant exceeds what remains of the district''s budget for this period');
         RETURN;
     END IF;
     UPDATE bank.district_budget SET granted_minutes = granted_minutes + minutes WHERE id = budget.id;
     INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category, request_id)
-    SELECT 'grant:' || r.id, 'posted', 'grant', g.id, bank.open_account((r.args->>'elder_id')::bigint),
-           minutes, r.args->>'category', r.id
-      FROM bank.account g WHERE g.district_code = r.args->>'district_code'
+    SELECT 'grant:' || r.id, 'posted', 'grant', g.id, bank.open_account(elder.id), minutes, r.args->>'category', r.id
+      FROM bank.account g WHERE g.district_code = elder.district_code
     RETURNING id INTO transfer;
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('transfer_id', transfer));
 END
@@ -39,9 +64,9 @@ $$;
 -- so that two demands cannot spend the same coins: the second hold that
 -- would overdraw the account is refused by its constraint (L6).
 CREATE OR REPLACE FUNCTION bank.settlement_hold(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['publish_demand']);
     violated text;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -62,7 +87,7 @@ $$;
 
 -- Releases a service's hold whole (rejected, cancelled, expired, no-show).
 CREATE OR REPLACE FUNCTION bank.settlement_release(wanted bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service;
 BEGIN
@@ -79,9 +104,9 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION bank.settlement_set_budget(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['set_district_budget']);
     budget bigint;
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
@@ -104,9 +129,9 @@ $$;
 -- its payer is refused by L6 and ends the request refused.
 
 CREATE OR REPLACE FUNCTION bank.settlement_move(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['gift_coins', 'donate_coins', 'grant_from_welfare']);
     kind text;
     payer bigint;
     payee bigint;
@@ -115,6 +140,23 @@ DECLARE
 BEGIN
     IF r.id IS NULL THEN RETURN; END IF;
     kind := r.kind;
+    -- Re-derived here as the api derived them (issue 15): whole coins
+    -- within the limit, to and from the people the rules allow.
+    IF (r.args->>'minutes')::bigint IS NULL OR (r.args->>'minutes')::bigint < 60 OR (r.args->>'minutes')::bigint % 60 <> 0
+       OR (r.args->>'minutes')::bigint > bank.setting('transfer_max_coins') * 60 THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, CASE kind WHEN 'gift_coins' THEN 'R8' ELSE 'R10' END
+            || ': a transfer is 1 to ' || bank.setting('transfer_max_coins') || ' whole coins');
+        RETURN;
+    END IF;
+    IF kind = 'grant_from_welfare' AND (NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = (r.args->>'elder_id')::bigint)
+                                        OR NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = r.args->>'category')) THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R10: welfare coins go to authenticated elders of a known category only');
+        RETURN;
+    END IF;
+    IF kind = 'donate_coins' AND NOT EXISTS (SELECT 1 FROM bank.person p WHERE p.id = (r.args->>'person_id')::bigint) THEN
+        PERFORM bank.finish_request(r.id, 'refused', NULL, 'R10: no person is registered with id ' || coalesce(r.args->>'person_id', 'NULL'));
+        RETURN;
+    END IF;
     IF kind = 'gift_coins' THEN
         -- L12: checked again here, under the request's lock.
         IF NOT bank.verified_relatives((r.args->>'giver_id')::bigint, (r.args->>'relative_id')::bigint) THEN
@@ -126,7 +168,7 @@ BEGIN
     ELSIF kind = 'donate_coins' THEN
         payer := bank.open_account((r.args->>'person_id')::bigint);
         SELECT id INTO payee FROM bank.account WHERE account.kind = 'public_welfare';
-    ELSE  -- grant_from_welfare
+    ELSE  -- grant_from_welfare (bank.pending_request served no other kind)
         SELECT id INTO payer FROM bank.account WHERE account.kind = 'public_welfare';
         payee := bank.open_account((r.args->>'elder_id')::bigint);
     END IF;

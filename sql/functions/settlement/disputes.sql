@@ -33,7 +33,7 @@ $$;
 CREATE OR REPLACE FUNCTION bank.settlement_confirm_fraud(request_id bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['confirm_fraud']);
     person bigint;
     service bigint;
     back bigint;
@@ -70,9 +70,9 @@ $$;
 -- recorded as a debt; the credit is taken back through the same function
 -- as R22's (bank.reverse_service_credit).
 CREATE OR REPLACE FUNCTION bank.settlement_decide_dispute(request_id bigint) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    r bank.request := bank.pending_request(request_id);
+    r bank.request := bank.pending_request(request_id, ARRAY['decide_report']);
     d bank.service_dispute;
     back bigint := 0;
 BEGIN

@@ -25,7 +25,7 @@ RETURN least(booked_minutes,
 -- services deferred because their volunteer is not active.
 CREATE OR REPLACE FUNCTION bank.settlement_settle(services bigint[])
 RETURNS TABLE (service_id bigint, minutes integer, deferred boolean, credited_after_seconds double precision)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO bank.account (kind, person_id)
     SELECT DISTINCT 'personal'::bank.account_kind, s.volunteer_id FROM bank.service s
