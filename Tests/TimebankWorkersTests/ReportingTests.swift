@@ -4,9 +4,10 @@ import Testing
 import TimebankWorkers
 
 extension BankSuites {
-    /// Issue 8: the reporting schema, as an analyst sees it.
+    /// Issue 8: the reporting schema, as an analyst sees it. (Issue 15, finding 8,
+    /// small groups and the audited detail: AnalystPrivacyTests.)
     @Suite struct ReportingTests {
-        /// The README's three example queries ("For analysts"), run as they are written there.
+        /// The README's example queries ("For analysts"), run as they are written there.
         static let hoursThisMonthByCategory = """
             SELECT category_zh, category_en, sum(hours_served) AS hours
               FROM reporting.services_by_month
@@ -14,15 +15,24 @@ extension BankSuites {
              GROUP BY 1, 2 ORDER BY hours DESC
             """
         static let specialEldersGrantedAndUsed = """
-            SELECT district_code, count(*) AS elders, sum(granted_coins) AS granted, sum(spent_coins) AS used
-              FROM reporting.special_elders GROUP BY 1 ORDER BY 1
+            SELECT district_code, sum(elders)::bigint AS elders, sum(granted_coins) AS granted, sum(spent_coins) AS used
+              FROM reporting.special_elders_by_group GROUP BY 1 ORDER BY 1
             """
         static let starVolunteersThisYear = """
-            SELECT milestone, count(*) AS volunteers
-              FROM reporting.milestones
+            SELECT milestone, sum(volunteers)::bigint AS volunteers
+              FROM reporting.milestones_by_year
              WHERE milestone LIKE 'star_%' AND reached_year = extract(year FROM now() AT TIME ZONE 'Asia/Shanghai')
              GROUP BY 1 ORDER BY 1
             """
+        static let volunteersByStarLevel = """
+            SELECT district_code, star_level, sum(volunteers)::bigint AS volunteers, sum(earned_coins) AS coins
+              FROM reporting.volunteers_by_group GROUP BY 1, 2 ORDER BY 1, 2
+            """
+        /// R23: k (reporting_min_group_size) at 1 shows every group: for the tests of
+        /// the figures themselves, with fewer people than production's k.
+        static func showEveryGroup(_ bank: Bank) async throws {
+            try await bank.owner.execute("UPDATE bank.setting SET value = 1 WHERE name = 'reporting_min_group_size'")
+        }
 
         func analyst(_ bank: Bank) async throws -> PostgresConnection {
             try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_analyst"))
@@ -34,6 +44,7 @@ extension BankSuites {
                 let volunteer = try await bank.registerVolunteer(52)
                 _ = try await bank.served(elder: elder, volunteer: volunteer)
                 try await bank.eventually("(SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL) = 1")
+                try await Self.showEveryGroup(bank)  // so that the views have rows to search
                 let analyst = try await analyst(bank)
 
                 // Every base table of every other schema is denied.
@@ -76,11 +87,14 @@ extension BankSuites {
                         for secret in secrets { #expect(!json.contains(secret), "reporting.\(view) shows personal data") }
                     }
                 }
-                // Pseudonyms are stable.
-                let first = try await analyst.query("SELECT volunteer FROM reporting.volunteers")[0].decode("volunteer", as: String.self)
-                let again = try await analyst.query("SELECT volunteer FROM reporting.volunteers")[0].decode("volunteer", as: String.self)
-                #expect(first == again && first.hasPrefix("p_") && first.count == 18)
+                #expect(try await analyst.query("SELECT count(*) AS n FROM reporting.services_by_month")[0].decode("n", as: Int.self) == 1)
                 await analyst.close()
+                // Pseudonyms are stable; they are the detail role's alone (R23, AnalystPrivacyTests).
+                try await bank.asLogin(memberOf: ["timebank_analyst_detail"]) { detail in
+                    let first = try await detail.query("SELECT volunteer FROM reporting.volunteer_detail('test')")[0].decode("volunteer", as: String.self)
+                    let again = try await detail.query("SELECT volunteer FROM reporting.volunteer_detail('test')")[0].decode("volunteer", as: String.self)
+                    #expect(first == again && first.hasPrefix("p_") && first.count == 18)
+                }
             }
         }
 
@@ -93,6 +107,7 @@ extension BankSuites {
                 _ = try await bank.served(elder: elder, volunteer: first)
                 _ = try await bank.served(elder: elder, volunteer: second)
                 try await bank.eventually("(SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL) = 2")
+                try await Self.showEveryGroup(bank)  // one elder, two volunteers: fewer than the default k
                 let analyst = try await analyst(bank)
 
                 let hours = try await analyst.query(Self.hoursThisMonthByCategory)
@@ -108,6 +123,10 @@ extension BankSuites {
 
                 let stars = try await analyst.query(Self.starVolunteersThisYear)
                 #expect(try stars.map { "\(try $0.decode("milestone", as: String.self)) \(try $0.decode("volunteers", as: Int.self))" } == ["star_1 2"])
+
+                let levels = try await analyst.query(Self.volunteersByStarLevel)
+                #expect(try levels.map { "\(try $0.decode("district_code", as: String.self)) \(try $0.decode("star_level", as: Int.self)) "
+                                         + "\(try $0.decode("volunteers", as: Int.self)) \(try $0.decode("coins", as: Double.self))" } == ["110108 1 2 2.0"])
                 await analyst.close()
             }
         }
@@ -121,16 +140,31 @@ extension BankSuites {
                     SELECT 'backdated-grant', 'posted', 'grant', g.id, p.id, 120, 'very_old', now() - interval '3 days'
                       FROM bank.account g, bank.account p WHERE g.district_code = '110105' AND p.person_id = $1
                     """, [elder])
-                let analyst = try await analyst(bank)
-                func personal(_ daysAgo: Int) async throws -> [Int] {
-                    try await analyst.query("""
-                        SELECT posted_minutes FROM reporting.balances_as_of(((now() AT TIME ZONE 'Asia/Shanghai')::date - $1::integer))
-                         WHERE account_kind = 'personal'
-                        """, [daysAgo]).map { try $0.decode("posted_minutes", as: Int.self) }
+                // Per account: the detail role's, each read recorded (R23).
+                try await bank.asLogin(memberOf: ["timebank_analyst_detail"]) { (detail: PostgresConnection) async throws -> Void in
+                    func personal(_ daysAgo: Int) async throws -> [Int] {
+                        try await detail.query("""
+                            SELECT posted_minutes FROM reporting.balances_as_of(((now() AT TIME ZONE 'Asia/Shanghai')::date - $1::integer), 'ledger check')
+                             WHERE account_kind = 'personal'
+                            """, [daysAgo]).map { try $0.decode("posted_minutes", as: Int.self) }
+                    }
+                    #expect(try await personal(4) == [])
+                    #expect(try await personal(2) == [120])
+                    #expect(try await personal(0) == [120 + 180])
                 }
-                #expect(try await personal(4) == [])
-                #expect(try await personal(2) == [120])
-                #expect(try await personal(0) == [120 + 180])
+                #expect(try await bank.count("bank.reporting_detail_read") == 3)
+                // The analyst's, in groups: one personal account is fewer than k (5) and is left out.
+                let analyst = try await analyst(bank)
+                let grouped = try await analyst.query("""
+                    SELECT account_kind FROM reporting.balances_by_district_as_of((now() AT TIME ZONE 'Asia/Shanghai')::date) ORDER BY 1
+                    """).map { try $0.decode("account_kind", as: String.self) }
+                #expect(!grouped.contains("personal") && grouped.contains("district_grant"), "\(grouped)")
+                try await Self.showEveryGroup(bank)
+                let chaoyang = try await analyst.query("""
+                    SELECT accounts, posted_minutes FROM reporting.balances_by_district_as_of((now() AT TIME ZONE 'Asia/Shanghai')::date)
+                     WHERE account_kind = 'personal' AND district_code = '110105'
+                    """)
+                #expect(try chaoyang.map { "\(try $0.decode("accounts", as: Int.self)) \(try $0.decode("posted_minutes", as: Int.self))" } == ["1 300"])
                 // Today's, from the transfers, equal the accounts' running totals.
                 let today = try await analyst.query("""
                     SELECT sum(posted_minutes)::bigint AS p FROM reporting.totals_as_of((now() AT TIME ZONE 'Asia/Shanghai')::date)

@@ -70,10 +70,9 @@ GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
 -- a phone number reaches the notification worker through
 -- bank.message_to_send, after a recorded release (R23).
 GRANT EXECUTE ON FUNCTION public.hmac(text, text, text) TO timebank_notification, timebank_insurance_claim;
--- The reporting views' pseudonyms are an HMAC (bank.person_pseudonym): a
--- view's functions are executed with its reader's privileges. The key stays
--- unreadable to the analyst.
-GRANT EXECUTE ON FUNCTION public.hmac(bytea, bytea, text) TO timebank_analyst;
+-- (The analyst executes no hmac: no view it reads computes a pseudonym
+-- since issue 15's finding 8; the detail functions that do run as their
+-- owner.)
 
 -- Client applications: the api schema, the client contract (0006), except
 -- reading identities (R23), which is for staff alone.
@@ -82,8 +81,20 @@ REVOKE EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), ap
 GRANT EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), api.read_personal_data(bigint)
     TO timebank_personal_data_reader;
 
--- Analysts: the reporting schema's functions (balances and totals as of a day).
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reporting TO timebank_analyst;
+-- Analysts (R23, issue 15 finding 8): aggregates only. The views call
+-- age_band and min_group_size with their reader's rights; the balances and
+-- totals as of a day leave out groups of fewer than k people. Not the
+-- per-account helper (reporting.account_balances) nor any *_detail function.
+GRANT EXECUTE ON FUNCTION reporting.age_band(date), reporting.min_group_size(),
+    reporting.balances_by_district_as_of(date), reporting.totals_as_of(date)
+    TO timebank_analyst;
+-- Rows per pseudonym: timebank_analyst_detail alone (0023), each read
+-- recorded by the function itself. (Its own REVOKE here, not in the list
+-- above: this role is this section's.)
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs, bank, api, reporting FROM timebank_analyst_detail;
+GRANT EXECUTE ON FUNCTION reporting.volunteer_detail(text), reporting.milestone_detail(text),
+    reporting.special_elder_detail(text), reporting.balances_as_of(date, text)
+    TO timebank_analyst_detail;
 
 -- Each worker executes its own steps and nothing else of bank: every step
 -- is SECURITY DEFINER, re-reads what it needs from the authoritative rows

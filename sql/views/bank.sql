@@ -37,3 +37,17 @@ SELECT p.person_id,
  WHERE al.status <> 'dismissed'
  GROUP BY p.person_id;
 COMMENT ON VIEW bank.watch_list IS 'R21: the people (and accounts) involved in open or confirmed alerts; `timebank supervision watch`. 重点关注名单';
+
+-- R23: the numbers missing from the record of detail reads (0023): each is
+-- a read whose transaction was rolled back (its whole record is in the
+-- server log), up to the sequence's last number, so a read rolled back
+-- after the last recorded one shows too. For the privacy officer.
+CREATE OR REPLACE VIEW bank.reporting_detail_read_gaps AS
+WITH numbered AS (
+    SELECT r.id, lag(r.id, 1, 0::bigint) OVER (ORDER BY r.id) AS previous FROM bank.reporting_detail_read r
+    UNION ALL
+    SELECT s.last_value + 1, coalesce((SELECT max(r.id) FROM bank.reporting_detail_read r), 0)
+      FROM bank.reporting_detail_read_id_seq s WHERE s.is_called)
+SELECT n.previous + 1 AS first_missing, n.id - 1 AS last_missing
+  FROM numbered n WHERE n.id > n.previous + 1;
+COMMENT ON VIEW bank.reporting_detail_read_gaps IS 'R23: numbers missing from bank.reporting_detail_read: detail reads rolled back (the server log has each). 明细查阅记录缺号';
