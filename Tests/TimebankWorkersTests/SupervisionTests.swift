@@ -73,10 +73,12 @@ extension BankSuites {
                 let elder = try await bank.registerElder(63)
                 let volunteer = try await bank.registerVolunteer(64)
                 let night = try await bank.served(elder: elder, volunteer: volunteer)
-                try await bank.travel(service: night, minutes: 24 * 60)  // frees the hour for the next one
+                try await bank.travel(service: night, minutes: 3 * 24 * 60)  // frees the hour for the next one
                 let day = try await bank.served(elder: elder, volunteer: volunteer)
-                // Yesterday 23:00-24:00 and 12:00-13:00, Beijing time.
-                for (service, hour) in [(night, 23), (day, 12)] {
+                // Yesterday 12:00-13:00 and 23:00-24:00, Beijing time: the day one moved
+                // first, away from the last hour (else, run between 23:00 and 01:00 Beijing
+                // time, the night one would overlap it: R20), the night one three days back.
+                for (service, hour) in [(day, 12), (night, 23)] {
                     try await bank.owner.execute("""
                         UPDATE bank.service
                            SET starts_at = ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1 + make_interval(hours => $2::integer)) AT TIME ZONE 'Asia/Shanghai',
