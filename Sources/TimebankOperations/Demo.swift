@@ -4,8 +4,11 @@ import PostgresClient
 import TimebankWorkers
 
 /// `timebank demo`: the coin's path with two sample people, through the
-/// api functions as a client application calls them (as `timebank_api`),
-/// against running workers, printing each step and the final balances.
+/// api functions as a client application calls them (as `timebank_api`)
+/// and the civil-affairs desk's (as `timebank_staff`, under the demo's own
+/// staff members: `demo-city` sets the budget, `demo-chaoyang` grants,
+/// reviews and verifies), against running workers, printing each step and
+/// the final balances.
 ///
 /// A service lasts hours; the demo does not wait for them. It moves the
 /// service's times into the past instead, with the operator's session,
@@ -28,7 +31,8 @@ public struct Demo: Sendable {
     public func run() async throws {
         let operatorSession = try await PostgresConnection.connect(operatorSettings)
         let client = try await PostgresConnection.connect(operatorSettings.with(parameter: "role", "timebank_api"))
-        defer { Task { await client.close(); await operatorSession.close() } }
+        let desk = try await PostgresConnection.connect(operatorSettings.with(parameter: "role", "timebank_staff"))
+        defer { Task { await client.close(); await desk.close(); await operatorSession.close() } }
         let running = try await operatorSession.query("""
             SELECT count(DISTINCT split_part(application_name, ' ', 1)) AS n FROM pg_stat_activity
              WHERE datname = current_database() AND application_name ~ '^(enrollment|order|settlement)-worker'
@@ -44,7 +48,7 @@ public struct Demo: Sendable {
             }
         }
         do {
-            try await walk(client, operatorSession)
+            try await walk(client, desk, operatorSession)
         } catch {
             for (worker, _) in inProcess { await worker.beginShutdown() }
             throw error
@@ -53,7 +57,7 @@ public struct Demo: Sendable {
         for (_, task) in inProcess { _ = try? await task.value }
     }
 
-    private func walk(_ client: PostgresConnection, _ operatorSession: PostgresConnection) async throws {
+    private func walk(_ client: PostgresConnection, _ desk: PostgresConnection, _ operatorSession: PostgresConnection) async throws {
         let serial = Int(Date().timeIntervalSince1970) % 290_000
         // R12, R13 at demo scale: a star at 100 hours and the milestone at
         // 10,000 coins cannot be reached in a minute, so the demo lowers
@@ -64,7 +68,7 @@ public struct Demo: Sendable {
         say("(demo only: star level 1 at 3 hours instead of 100, the 10,000-coin milestone at 3 coins, until the demo ends)")
         try await operatorSession.execute("UPDATE bank.setting SET value = 3 WHERE name IN ('star_1_hours', 'milestone_coins')")
         do {
-            try await walkThePath(client, operatorSession, serial: serial)
+            try await walkThePath(client, desk, operatorSession, serial: serial)
         } catch {
             for (name, value) in saved { _ = try? await operatorSession.execute("UPDATE bank.setting SET value = $2 WHERE name = $1", [name, value]) }
             throw error
@@ -72,11 +76,21 @@ public struct Demo: Sendable {
         for (name, value) in saved { try await operatorSession.execute("UPDATE bank.setting SET value = $2 WHERE name = $1", [name, value]) }
     }
 
-    private func walkThePath(_ client: PostgresConnection, _ operatorSession: PostgresConnection, serial: Int) async throws {
-        /// Submits a call, waits for it, prints it; returns the ids in its result.
+    private func walkThePath(_ client: PostgresConnection, _ desk: PostgresConnection, _ operatorSession: PostgresConnection,
+                             serial: Int) async throws {
+        // The demo's staff members (issue 15, finding 9: staff act under a
+        // code the database knows, for a district, with powers), added by the
+        // operator once; kept, like every member, for the record.
+        try await operatorSession.execute("""
+            INSERT INTO bank.staff_member (code, display_name, district_code, powers) VALUES
+                ('demo-city', 'Demo: city civil-affairs bureau', NULL, '{set_budget}'),
+                ('demo-chaoyang', 'Demo: Chaoyang civil-affairs desk', '110105', '{grant,review,verify}')
+            ON CONFLICT (code) DO NOTHING
+            """)
+        /// Submits a call (a staff act: `asStaff`), waits for it, prints it; returns the ids in its result.
         @discardableResult
-        func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable]) async throws -> [String: Int64] {
-            let request = try await client.query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
+        func step(_ title: String, _ sql: String, _ parameters: [any PostgresEncodable], asStaff: Bool = false) async throws -> [String: Int64] {
+            let request = try await (asStaff ? desk : client).query("SELECT \(sql) AS id", parameters)[0].decode("id", as: Int64.self)
             let deadline = ContinuousClock.now + .seconds(30)
             while true {
                 let row = try await client.query("SELECT status, result::text AS result, refusal FROM api.request_status($1)", [request])[0]
@@ -116,10 +130,12 @@ public struct Demo: Sendable {
             SELECT count(*) AS n FROM bank.district_budget WHERE district_code = '110105' AND period @> bank.local_today()
             """)[0].decode("n", as: Int.self) > 0
         if !hasBudget {
-            try await step("Chaoyang sets its budget: 10,000 coins for this year",
-                "api.set_district_budget('110105', date_trunc('year', current_date)::date, (date_trunc('year', current_date) + interval '1 year - 1 day')::date, 10000)", [])
+            try await step("the city sets Chaoyang's budget: 10,000 coins for this year (staff member 'demo-city')",
+                "api.set_district_budget('demo-city', '110105', date_trunc('year', current_date)::date, (date_trunc('year', current_date) + interval '1 year - 1 day')::date, 10000)",
+                [], asStaff: true)
         }
-        try await step("10 coins granted", "api.grant_coins('110105', $1, 'severely_disabled', 10)", [elder])
+        try await step("10 coins granted (staff member 'demo-chaoyang')", "api.grant_coins('demo-chaoyang', '110105', $1, 'severely_disabled', 10)",
+                       [elder], asStaff: true)
         try await balance("elder", elder)
 
         say("3. A demand (R16: published with its coins held at once, then reviewed)")
@@ -127,7 +143,7 @@ public struct Demo: Sendable {
             "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 240)",
             [elder])["service_id"]!
         try await balance("elder", elder)
-        try await step("approved by staff member 'desk-3'", "api.review_demand($1, 'desk-3', true)", [service])
+        try await step("approved by staff member 'demo-chaoyang'", "api.review_demand('demo-chaoyang', $1, true)", [service], asStaff: true)
 
         say("4. The service (R17 booking, R18 check-in and check-out)")
         try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
@@ -166,8 +182,8 @@ public struct Demo: Sendable {
         let mother = try await step("the volunteer's mother, 63, registered",
             "api.register_person($1, 'Li Shufen', NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2)])["person_id"]!
         let relationship = try await step("declared: she is his parent", "api.declare_relative($1, $2, 'parent')", [volunteer, mother])["relationship_id"]!
-        try await step("verified by staff member 'desk-3' (household register)",
-            "api.verify_relative($1, 'desk-3', 'household register 110105-0042')", [relationship])
+        try await step("verified by staff member 'demo-chaoyang' (household register)",
+            "api.verify_relative('demo-chaoyang', $1, 'household register 110105-0042')", [relationship], asStaff: true)
         try await step("1 coin given to her", "api.gift_coins($1, $2, 1)", [volunteer, mother])
         try await balance("mother", mother)
 

@@ -50,7 +50,7 @@ struct Supervision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Dismiss an open alert, saying why.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The alert's id.") var alert: Int64
-        @Option(help: "The supervisor deciding.") var by: String
+        @Option(help: "The deciding supervisor's staff code (timebank staff list).") var by: String
         @Option(help: "Why it is dismissed.") var reason: String
 
         func run() async throws {
@@ -66,7 +66,7 @@ struct Supervision: AsyncParsableCommand {
             abstract: "R22: put a person on the dishonest list and take back the coins of the services found fraudulent.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "The person's id.") var person: Int64
-        @Option(help: "The supervisor deciding.") var by: String
+        @Option(help: "The deciding supervisor's staff code (timebank staff list).") var by: String
         @Option(help: "The reason, recorded.") var reason: String
         @Option(help: "The alert it confirms.") var alert: Int64?
         @Option(help: "A settled service of the person found fraudulent (repeatable).") var service: [Int64] = []

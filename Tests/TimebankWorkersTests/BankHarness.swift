@@ -13,7 +13,8 @@ import Testing
 
 /// A test's time bank: its own database, the three workers running in
 /// this process (each as its own database role), a client session acting
-/// as `timebank_api`, and an owner session for looking behind the api.
+/// as `timebank_api`, a staff desk's session acting as `timebank_staff`
+/// (``asStaff``), and an owner session for looking behind the api.
 struct Bank {
     let database: TestDatabase
     /// A client application: may only call api functions.
@@ -21,6 +22,16 @@ struct Bank {
     /// The migration owner, for inspecting rows and moving a service's
     /// clock (a test cannot wait two hours for a service to end).
     let owner: PostgresConnection
+    /// The civil-affairs desk (issue 15, finding 9): the staff acts.
+    var staff: PostgresConnection? = nil
+
+    /// The staff member the suites act as when staff is not what they test:
+    /// city-level, with every power (StaffRoleTests makes its own members).
+    static let desk = "city-desk"
+
+    /// This bank as the staff desk sees it: `completed`, `expectRefusal`...
+    /// call as `timebank_staff`.
+    var asStaff: Bank { Bank(database: database, client: staff!, owner: owner, staff: staff) }
 
     /// With `runtime`, the notification and insurance-claim workers reach
     /// the outside through it; by default messages go to a file of the
@@ -32,7 +43,9 @@ struct Bank {
             .appendingPathComponent("timebank-test-notifications-\(ProcessInfo.processInfo.processIdentifier).jsonl").path))
         try await TestDatabase.with { database in
             let client = try await PostgresConnection.connect(database.settings.with(parameter: "role", "timebank_api"))
+            let staff = try await PostgresConnection.connect(database.settings.with(parameter: "role", "timebank_staff"))
             let owner = try await database.connect()
+            try await StaffAdmin.add(owner, code: Bank.desk, districtCode: nil, powers: StaffAdmin.powers.map(\.key))
             var running: [(Worker, Task<Void, Error>)] = []
             if workers {
                 for kind in WorkerKind.allCases where !outOfProcess.contains(kind) {
@@ -46,18 +59,19 @@ struct Bank {
                     running.append((worker, Task { try await worker.run() }))
                 }
             }
-            let bank = Bank(database: database, client: client, owner: owner)
+            let bank = Bank(database: database, client: client, owner: owner, staff: staff)
             var failure: Error?
             do {
                 if workers {
                     // R9: Chaoyang's budget, so that the tests' elders can be granted coins.
-                    try await bank.completed("api.set_district_budget('110105', current_date - 1, current_date + 365, 100000)", [])
+                    try await bank.asStaff.completed("api.set_district_budget('city-desk', '110105', current_date - 1, current_date + 365, 100000)", [])
                 }
                 try await body(bank)
             } catch { failure = error }
             for (worker, _) in running { await worker.beginShutdown() }
             for (_, task) in running { _ = try? await task.value }
             await client.close()
+            await staff.close()
             await owner.close()
             if let failure { throw failure }
         }
@@ -117,7 +131,7 @@ struct Bank {
                                          [NationalID.sample(age: 72, serial: serial), "Elder \(serial)", "13800000000"])["person_id"]!
         try await completed("api.authenticate_elder($1)", [person])
         if let coins {
-            try await completed("api.grant_coins('110105', $1, 'economically_disadvantaged', $2)", [person, coins])
+            try await asStaff.completed("api.grant_coins('city-desk', '110105', $1, 'economically_disadvantaged', $2)", [person, coins])
         }
         return person
     }
@@ -134,7 +148,7 @@ struct Bank {
         let service = try await completed(
             "api.publish_demand($1, 'emotional_comfort', '110105', 'a chat and a walk', date_trunc('minute', now()) + $2 * interval '1 second', $3)",
             [elder, Int(startsIn.components.seconds), minutes])["service_id"]!
-        try await completed("api.review_demand($1, 'staff-7', true)", [service])
+        try await asStaff.completed("api.review_demand('city-desk', $1, true)", [service])
         return service
     }
 
@@ -182,7 +196,8 @@ struct Bank {
         var counts: [Int] = []
         for table in ["bank.request", "jobs.job", "bank.person", "bank.transfer", "bank.service", "bank.account",
                       "bank.relationship", "bank.guardianship", "bank.district_budget", "bank.service_item",
-                      "bank.service_rating", "bank.service_dispute", "bank.insurance_policy", "bank.agent_institution"] {
+                      "bank.service_rating", "bank.service_dispute", "bank.insurance_policy", "bank.agent_institution",
+                      "bank.staff_act"] {
             counts.append(try await count(table))
         }
         return counts

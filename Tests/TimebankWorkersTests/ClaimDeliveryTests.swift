@@ -203,7 +203,7 @@ extension BankSuites {
                         ["VB-\(index)", NationalID.sample(age: 30, serial: 32 + index)])
                 }
                 await registry.close()
-                try await bank.completed("api.import_volunteer_beijing()", [])
+                try await bank.asStaff.completed("api.import_volunteer_beijing('city-desk')", [])
                 var services: [Int64] = []
                 for volunteer in volunteers { services.append(try await bank.served(elder: elder, volunteer: volunteer)) }
                 try await bank.eventually("(SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL) = 3")

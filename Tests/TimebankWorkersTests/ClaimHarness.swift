@@ -15,8 +15,8 @@ extension Bank {
     }
 
     func insure(_ volunteer: Int64) async throws {
-        try await completed(
-            "api.confirm_insurance($1, 'Chaoyang Volunteers Association', 'PICC-1', current_date - 30, current_date + 30, 'desk-5')",
+        try await asStaff.completed(
+            "api.confirm_insurance('city-desk', $1, 'Chaoyang Volunteers Association', 'PICC-1', current_date - 30, current_date + 30)",
             [volunteer])
     }
 

@@ -85,7 +85,7 @@ extension BankSuites {
                     "api.publish_demand($1, 'legal_aid', '110105', 'a will', date_trunc('minute', now()) + interval '1 day', 45)",
                     [elder])["service_id"]!
                 #expect(try await bank.serviceStatus(service) == "awaiting_review")
-                try await bank.completed("api.review_demand($1, 'staff-7', false, 'not a legal matter')", [service])
+                try await bank.asStaff.completed("api.review_demand('city-desk', $1, false, 'not a legal matter')", [service])
                 try await bank.eventually("SELECT hold_released_at IS NOT NULL FROM bank.service WHERE id = $1", [service])
                 #expect(try await bank.serviceStatus(service) == "rejected")
                 #expect(try await bank.balance(elder).available == 600)

@@ -38,7 +38,7 @@ extension BankSuites {
                 let older = try await person(bank, age: 65, serial: 2)
                 try await bank.completed("api.apply_volunteer($1, current_date - 3)", [older])
                 try await bank.completed("api.authenticate_elder($1)", [older])
-                try await bank.completed("api.grant_coins('110105', $1, 'urgent_need', 1)", [older])
+                try await bank.asStaff.completed("api.grant_coins('city-desk', '110105', $1, 'urgent_need', 1)", [older])
                 try await bank.completed(publish, [older])
                 #expect(try await bank.balance(older).held == 30)
             }
@@ -56,7 +56,7 @@ extension BankSuites {
                 let relationship = try await bank.completed("api.declare_relative($1, $2, 'parent')", [child, parent])["relationship_id"]!
                 // Declared, not verified: no gift.
                 try await bank.expectRefusal("api.gift_coins($1, $2, 1)", [child, parent], rule: "R8", field: "relative_id")
-                try await bank.completed("api.verify_relative($1, 'desk-2', 'household register 0042')", [relationship])
+                try await bank.asStaff.completed("api.verify_relative('city-desk', $1, 'household register 0042')", [relationship])
                 try await bank.expectRefusal("api.gift_coins($1, $2, 1)", [child, stranger], rule: "R8", field: "relative_id")
                 try await bank.expectRefusal("api.gift_coins($1, $2, 3)", [child, parent], rule: "R8", field: "coins")
 
@@ -76,16 +76,17 @@ extension BankSuites {
                 let chaoyang = try await bank.registerElder(7, coins: nil)
                 let haidian = try await person(bank, age: 70, serial: 8, district: "110108")
                 try await bank.completed("api.authenticate_elder($1)", [haidian])
-                try await bank.expectRefusal("api.grant_coins('110105', $1, 'dementia', 1)", [haidian], rule: "R9", field: "elder_id")
-                try await bank.expectRefusal("api.grant_coins('110108', $1, 'dementia', 1)", [haidian], rule: "R9", field: "district_code")
+                try await bank.asStaff.expectRefusal("api.grant_coins('city-desk', '110105', $1, 'dementia', 1)", [haidian], rule: "R9", field: "elder_id")
+                try await bank.asStaff.expectRefusal("api.grant_coins('city-desk', '110108', $1, 'dementia', 1)", [haidian], rule: "R9", field: "district_code")
 
-                try await bank.completed("api.set_district_budget('110108', current_date, current_date + 30, 10)", [])
-                try await bank.expectRefusal("api.set_district_budget('110108', current_date + 30, current_date + 60, 10)", [], rule: "R9", field: "valid_from")
-                try await bank.completed("api.grant_coins('110108', $1, 'dementia', 6)", [haidian])
-                try await bank.expectRefusal("api.grant_coins('110108', $1, 'dementia', 5)", [haidian], rule: "R9", field: "coins")
+                try await bank.asStaff.completed("api.set_district_budget('city-desk', '110108', current_date, current_date + 30, 10)", [])
+                try await bank.asStaff.expectRefusal("api.set_district_budget('city-desk', '110108', current_date + 30, current_date + 60, 10)", [], rule: "R9", field: "valid_from")
+                try await bank.asStaff.completed("api.grant_coins('city-desk', '110108', $1, 'dementia', 6)", [haidian])
+                try await bank.asStaff.expectRefusal("api.grant_coins('city-desk', '110108', $1, 'dementia', 5)", [haidian], rule: "R9", field: "coins")
                 // Two grants racing for the last 4 coins: both pass the api, the budget's lock lets one through.
-                let (first, second) = try await bank.submitRacing(
-                    ("api.grant_coins('110108', $1, 'dementia', 3)", [haidian]), ("api.grant_coins('110108', $1, 'dementia', 3)", [haidian]))
+                let (first, second) = try await bank.asStaff.submitRacing(
+                    ("api.grant_coins('city-desk', '110108', $1, 'dementia', 3)", [haidian]),
+                    ("api.grant_coins('city-desk', '110108', $1, 'dementia', 3)", [haidian]))
                 let outcomes = [try await bank.outcome(first), try await bank.outcome(second)]
                 #expect(outcomes.map(\.status).sorted() == ["completed", "refused"])
                 #expect(outcomes.compactMap(\.refusal).first?.hasPrefix("R9:") == true)
@@ -102,13 +103,13 @@ extension BankSuites {
                 let volunteer = try await bank.registerVolunteer(10)
                 let needy = try await bank.registerElder(11, coins: nil)
                 try await serve(bank, elder: elder, volunteer: volunteer, minutes: 90)
-                try await bank.expectRefusal("api.grant_from_welfare($1, 'economically_disadvantaged', 1, 'desk-1')", [needy], rule: "R10", field: "coins")
+                try await bank.asStaff.expectRefusal("api.grant_from_welfare('city-desk', $1, 'economically_disadvantaged', 1)", [needy], rule: "R10", field: "coins")
                 try await bank.completed("api.donate_coins($1, 1)", [volunteer])
                 let row = try await bank.client.query("SELECT earned_minutes FROM api.achievements($1) LIMIT 1", [volunteer])[0]
                 #expect(try row.decode("earned_minutes", as: Int.self) == 90)   // R11: donated minutes stay earned once, never more
                 #expect(try await bank.balance(volunteer).available == 30)
                 try await bank.expectRefusal("api.donate_coins($1, 1)", [volunteer], rule: "R10", field: "coins")
-                try await bank.completed("api.grant_from_welfare($1, 'economically_disadvantaged', 1, 'desk-1')", [needy])
+                try await bank.asStaff.completed("api.grant_from_welfare('city-desk', $1, 'economically_disadvantaged', 1)", [needy])
                 #expect(try await bank.balance(needy).available == 60)
                 #expect(try await bank.count("bank.transfer WHERE kind = 'donation'") == 1)
                 #expect(try await bank.count("bank.transfer WHERE kind = 'welfare_grant' AND grant_category = 'economically_disadvantaged'") == 1)

@@ -9,10 +9,10 @@ extension BankSuites {
         @Test func r15ADemandNamesAnItemOfTheEldersDistrictOrACityWideOne() async throws {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(1)   // Chaoyang
-                let chaoyang = try await bank.completed("api.define_service_item('110105', 'assistance', '代购', 'shopping errands', 60)", [])["item_id"]!
-                let haidian = try await bank.completed("api.define_service_item('110108', 'assistance', '理发', 'haircut', 45)", [])["item_id"]!
-                let city = try await bank.completed("api.define_service_item(NULL, 'anti_fraud', '防诈骗讲解', 'fraud talk', 30)", [])["item_id"]!
-                try await bank.expectRefusal("api.define_service_item('110105', 'assistance', '代购', NULL, 60)", [], rule: "R15", field: "name_zh")
+                let chaoyang = try await bank.asStaff.completed("api.define_service_item('city-desk', '110105', 'assistance', '代购', 'shopping errands', 60)", [])["item_id"]!
+                let haidian = try await bank.asStaff.completed("api.define_service_item('city-desk', '110108', 'assistance', '理发', 'haircut', 45)", [])["item_id"]!
+                let city = try await bank.asStaff.completed("api.define_service_item('city-desk', NULL, 'anti_fraud', '防诈骗讲解', 'fraud talk', 30)", [])["item_id"]!
+                try await bank.asStaff.expectRefusal("api.define_service_item('city-desk', '110105', 'assistance', '代购', NULL, 60)", [], rule: "R15", field: "name_zh")
                 let publish = "api.publish_item_demand($1, $2, 'please', date_trunc('minute', now()) + interval '1 day', 39.92, 116.44)"
                 try await bank.expectRefusal(publish, [elder, haidian], rule: "R15", field: "item_id")
                 let own = try await bank.completed(publish, [elder, chaoyang])["service_id"]!
@@ -29,12 +29,12 @@ extension BankSuites {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(2)
                 let volunteer = try await bank.registerVolunteer(3)
-                let item = try await bank.completed("api.define_service_item('110105', 'assistance', '陪诊', 'hospital escort', 60)", [])["item_id"]!
+                let item = try await bank.asStaff.completed("api.define_service_item('city-desk', '110105', 'assistance', '陪诊', 'hospital escort', 60)", [])["item_id"]!
                 func publish(_ hours: Int, _ latitude: Double, _ longitude: Double) async throws -> Int64 {
                     let service = try await bank.completed(
                         "api.publish_item_demand($1, $2, 'escort', date_trunc('minute', now()) + $3 * interval '1 hour', $4, $5)",
                         [elder, item, hours, latitude, longitude])["service_id"]!
-                    try await bank.completed("api.review_demand($1, 'staff-1', true)", [service])
+                    try await bank.asStaff.completed("api.review_demand('city-desk', $1, true)", [service])
                     return service
                 }
                 let near = try await publish(5, 39.921, 116.443)     // ~0.3 km from the volunteer

@@ -25,7 +25,7 @@ extension BankSuites {
                 try await bank.completed("api.link_guardian($1, $2, 'No. 80 Middle School')", [minor, guardian])
                 let unverified = try await refusal("api.apply_volunteer($1, current_date - 1)", [minor])
                 #expect(unverified.message.hasPrefix("R2: ") && unverified.detail == "field: person_id")
-                try await bank.completed("api.verify_guardian($1, 'desk-3', 'household register')", [minor])
+                try await bank.asStaff.completed("api.verify_guardian('city-desk', $1, 'household register')", [minor])
                 try await bank.completed("api.apply_volunteer($1, current_date - 1)", [minor])
 
                 let service = try await bank.publishedService(elder: elder, minutes: 60)

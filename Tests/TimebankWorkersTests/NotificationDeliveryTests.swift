@@ -192,8 +192,8 @@ extension BankSuites {
         @Test func r5APersonRegisteredThroughAnAgentIsReachedThroughTheAgentsDesk() async throws {
             let receiver = try await TestReceiver.start()
             try await Bank.with(runtime: try receiverRuntime(receiver)) { bank in
-                let institution = try await bank.completed("""
-                    api.register_agent_institution('Jinsong Elder Service Station', '110105', 'Jinsong Street Office', 'JS-2026-014',
+                let institution = try await bank.asStaff.completed("""
+                    api.register_agent_institution('city-desk', 'Jinsong Elder Service Station', '110105', 'Jinsong Street Office', 'JS-2026-014',
                                                    '[{"code": "w01", "name": "Wang Li"}]'::jsonb)
                     """, [])["institution_id"]!
                 try await bank.client.execute("SELECT api.act_as_agent($1, 'w01')", [institution])
@@ -201,7 +201,7 @@ extension BankSuites {
                                                      [NationalID.sample(age: 81, serial: 14)])["person_id"]!
                 try await bank.completed("api.authenticate_elder($1)", [elder])
                 try await bank.client.execute("SELECT api.act_as_agent(NULL, NULL)")
-                try await bank.completed("api.grant_coins('110105', $1, 'very_old', 5)", [elder])
+                try await bank.asStaff.completed("api.grant_coins('city-desk', '110105', $1, 'very_old', 5)", [elder])
                 _ = try await bank.publishedService(elder: elder, minutes: 60)
                 try await delivered(bank, template: "demand_approved")
                 let request = try #require(await receiver.requests.first { $0.json?["template"] as? String == "demand_approved" })

@@ -28,9 +28,9 @@ extension BankSuites {
                 #expect(denied.code == .insufficientPrivilege)
                 await registry.close()
 
-                let first = try await bank.completed("api.import_volunteer_beijing()", [])
+                let first = try await bank.asStaff.completed("api.import_volunteer_beijing('city-desk')", [])
                 #expect(first == ["imported": 1, "unmatched": 1])
-                let again = try await bank.completed("api.import_volunteer_beijing()", [])   // idempotent
+                let again = try await bank.asStaff.completed("api.import_volunteer_beijing('city-desk')", [])   // idempotent
                 #expect(again["imported"] == 0)
                 #expect(try await insured(bank, volunteer, "2026-03-01") == "volunteer_beijing")
                 #expect(try await insured(bank, volunteer, "2026-02-28") == nil)
@@ -42,12 +42,12 @@ extension BankSuites {
             try await Bank.with { bank in
                 let volunteer = try await bank.registerVolunteer(3)
                 let elder = try await bank.registerElder(4, coins: nil)
-                let confirm = "api.confirm_insurance($1, 'Chaoyang Volunteers Association', $2, DATE '2026-01-01', DATE '2026-12-31', 'desk-5')"
-                try await bank.completed(confirm, [volunteer, "PICC-778"])
+                let confirm = "api.confirm_insurance('city-desk', $1, 'Chaoyang Volunteers Association', $2, DATE '2026-01-01', DATE '2026-12-31')"
+                try await bank.asStaff.completed(confirm, [volunteer, "PICC-778"])
                 #expect(try await insured(bank, volunteer, "2026-07-01") == "policy Chaoyang Volunteers Association PICC-778")
                 #expect(try await insured(bank, volunteer, "2027-01-01") == nil)
-                try await bank.expectRefusal(confirm, [elder, "X-1"], rule: "R25", field: "person_id")
-                try await bank.expectRefusal(confirm, [volunteer, " "], rule: "R25", field: "policy_number")
+                try await bank.asStaff.expectRefusal(confirm, [elder, "X-1"], rule: "R25", field: "person_id")
+                try await bank.asStaff.expectRefusal(confirm, [volunteer, " "], rule: "R25", field: "policy_number")
             }
         }
 
@@ -61,7 +61,7 @@ extension BankSuites {
                 try await bank.travel(service: service, minutes: 61)
                 try await bank.completed("api.check_in($1, $2)", [service, volunteer])
                 try await bank.travel(service: service, minutes: 45)
-                try await bank.completed("api.set_person_status($1, 'suspended', 'desk-9', 'complaint under review')", [volunteer])
+                try await bank.asStaff.completed("api.set_person_status('city-desk', $1, 'suspended', 'complaint under review')", [volunteer])
                 // Suspended: no booking; checking out the service in progress is allowed, the pay waits.
                 try await bank.expectRefusal("api.book_service($1, $2)", [other, volunteer], rule: "R3", field: "volunteer_id")
                 try await bank.completed("api.check_out($1, $2)", [service, volunteer])
@@ -72,7 +72,7 @@ extension BankSuites {
                 #expect(try await bank.balance(volunteer).posted == 0)
                 #expect(try await bank.ledgerProblems() == [])   // queued, held: nothing broken
                 // Reinstated: the waiting settlement pays (its job brought forward here instead of waiting the hour).
-                try await bank.completed("api.set_person_status($1, 'active', 'desk-9', 'complaint dismissed')", [volunteer])
+                try await bank.asStaff.completed("api.set_person_status('city-desk', $1, 'active', 'complaint dismissed')", [volunteer])
                 try await bank.owner.execute("UPDATE jobs.job SET run_at = now() WHERE kind = 'settlement.settle' AND unique_key = $1::text", [service])
                 try await bank.eventually("SELECT settled_at IS NOT NULL FROM bank.service WHERE id = $1", [service])
                 #expect(try await bank.balance(volunteer).posted == 45)
@@ -83,14 +83,14 @@ extension BankSuites {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(7)
                 let service = try await bank.publishedService(elder: elder, minutes: 60)
-                try await bank.expectRefusal("api.set_person_status($1, 'closed', 'desk-9', 'moved away')", [elder], rule: "R3", field: "person_id")
+                try await bank.asStaff.expectRefusal("api.set_person_status('city-desk', $1, 'closed', 'moved away')", [elder], rule: "R3", field: "person_id")
                 try await bank.completed("api.cancel_service($1, $2)", [service, elder])
                 try await bank.eventually("SELECT hold_released_at IS NOT NULL FROM bank.service WHERE id = $1", [service])
-                try await bank.completed("api.set_person_status($1, 'closed', 'desk-9', 'moved away')", [elder])
+                try await bank.asStaff.completed("api.set_person_status('city-desk', $1, 'closed', 'moved away')", [elder])
                 try await bank.expectRefusal(
                     "api.publish_demand($1, 'assistance', '110105', 'help', date_trunc('minute', now()) + interval '1 day', 30)", [elder],
                     rule: "R3", field: "elder_id")
-                try await bank.expectRefusal("api.set_person_status($1, 'active', 'desk-9', 'back')", [elder], rule: "R3", field: "person_id")
+                try await bank.asStaff.expectRefusal("api.set_person_status('city-desk', $1, 'active', 'back')", [elder], rule: "R3", field: "person_id")
                 #expect(try await bank.balance(elder).posted == 600)   // the history and the coins stay
                 #expect(try await bank.count("bank.service WHERE elder_id = $1", [elder]) == 1)
             }
@@ -98,8 +98,8 @@ extension BankSuites {
 
         @Test func r5AgentInstitutionsActOnlyForTheirPeopleAndEveryStateChangeRecordsWho() async throws {
             try await Bank.with { bank in
-                let institution = try await bank.completed("""
-                    api.register_agent_institution('Jinsong Elder Service Station', '110105', 'Jinsong Street Office', 'JS-2026-014',
+                let institution = try await bank.asStaff.completed("""
+                    api.register_agent_institution('city-desk', 'Jinsong Elder Service Station', '110105', 'Jinsong Street Office', 'JS-2026-014',
                                                    '[{"code": "w01", "name": "Wang Li"}]'::jsonb)
                     """, [])["institution_id"]!
                 // An unconfirmed staff member cannot act.
@@ -116,15 +116,19 @@ extension BankSuites {
                                                      [NationalID.sample(age: 81, serial: 10)])["person_id"]!
                 try await bank.completed("api.authenticate_elder($1)", [elder])
                 try await bank.expectRefusal("api.apply_volunteer($1, current_date - 1)", [selfRegistered], rule: "R5", field: "agent")
-                try await bank.expectRefusal("api.set_district_budget('110101', current_date, current_date, 1)", [], rule: "R5", field: "agent")
+                // Nor as staff: the residents' role executes no staff act at all (issue 15, finding 9).
+                let staffAct = try await #require(throws: PostgresError.self) {
+                    try await bank.client.execute("SELECT api.set_district_budget('city-desk', '110101', current_date, current_date, 1)")
+                }
+                #expect(staffAct.code == .insufficientPrivilege, "\(staffAct)")
                 try await bank.client.execute("SELECT api.act_as_agent(NULL, NULL)")
-                try await bank.completed("api.grant_coins('110105', $1, 'very_old', 5)", [elder])
+                try await bank.asStaff.completed("api.grant_coins('city-desk', '110105', $1, 'very_old', 5)", [elder])
                 try await bank.client.execute("SELECT api.act_as_agent($1, 'w01')", [institution])
                 let service = try await bank.completed(
                     "api.publish_demand($1, 'assistance', '110105', 'shopping', date_trunc('minute', now()) + interval '3 hours', 60)",
                     [elder])["service_id"]!
                 try await bank.client.execute("SELECT api.act_as_agent(NULL, NULL)")
-                try await bank.completed("api.review_demand($1, 'staff-7', true)", [service])
+                try await bank.asStaff.completed("api.review_demand('city-desk', $1, true)", [service])
                 try await bank.completed("api.book_service($1, $2)", [service, volunteer])
                 try await bank.client.execute("SELECT api.act_as_agent($1, 'w01')", [institution])
                 try await bank.completed("api.cancel_service($1, $2)", [service, elder])
@@ -134,7 +138,7 @@ extension BankSuites {
                     .map { "\(try $0.decode("status", as: String.self)) by \(try $0.decode("performed_by", as: String.self))" }
                 #expect(history == [
                     "awaiting_review by agent \(institution) staff w01",
-                    "published by person",
+                    "published by staff city-desk",   // a staff act names the member (issue 15, finding 9)
                     "booked by person",
                     "cancelled by agent \(institution) staff w01",
                 ])

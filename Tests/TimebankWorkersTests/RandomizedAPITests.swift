@@ -74,6 +74,8 @@ extension BankSuites {
             var random = random
             var tally = Tally()
             let session = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_api"))
+            // Grants and reviews are staff acts: the staff desk's role, as the harness's city-level member.
+            let desk = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_staff"))
             let reader = try await bank.database.connect()
             /// A service in `status` and its volunteer (most check-ins and check-outs are the right person's).
             func booked(_ status: String) async throws -> (Int64, Int64)? {
@@ -92,6 +94,7 @@ extension BankSuites {
                 let person = try await pick("SELECT id FROM bank.person")
                 let service = try await pick("SELECT id FROM bank.service WHERE status NOT IN ('cancelled', 'expired', 'rejected')")
                 let (sql, parameters): (String, [any PostgresEncodable])
+                var staffAct = false
                 switch random.int(0...14) {
                 case 0, 1:
                     let age = [16, 30, 45, 65, 72, 85][random.int(0...5)]
@@ -100,11 +103,15 @@ extension BankSuites {
                     (sql, parameters) = ("api.register_person($1, 'R', NULL, $2, '110105')", [id, !random.chance(10)])
                 case 2: (sql, parameters) = ("api.apply_volunteer($1, current_date - 5)", [person])
                 case 3: (sql, parameters) = ("api.authenticate_elder($1)", [person])
-                case 4: (sql, parameters) = ("api.grant_coins('110105', $1, 'urgent_need', $2)", [elder, random.int(0...12)])
+                case 4:
+                    (sql, parameters) = ("api.grant_coins('city-desk', '110105', $1, 'urgent_need', $2)", [elder, random.int(0...12)])
+                    staffAct = true
                 case 5, 6:
                     (sql, parameters) = ("api.publish_demand($1, 'assistance', '110105', 'r', date_trunc('minute', now()) + $2 * interval '1 minute', $3)",
                                          [elder, random.int(-5...55), random.int(10...200)])
-                case 7: (sql, parameters) = ("api.review_demand($1, 'staff', $2)", [service, !random.chance(20)])
+                case 7:
+                    (sql, parameters) = ("api.review_demand('city-desk', $1, $2)", [service, !random.chance(20)])
+                    staffAct = true
                 case 8, 9: (sql, parameters) = ("api.book_service($1, $2)", [service, volunteer])
                 case 10:
                     let (s, v) = random.chance(90) ? try await booked("booked") ?? (service, volunteer) : (service, volunteer)
@@ -126,7 +133,7 @@ extension BankSuites {
                 default: (sql, parameters) = ("api.gift_coins($1, $2, 1)", [volunteer, elder])
                 }
                 do {
-                    _ = try await session.query("SELECT \(sql) AS id", parameters)
+                    _ = try await (staffAct ? desk : session).query("SELECT \(sql) AS id", parameters)
                     tally.accepted += 1
                 } catch let error as PostgresError where error.code == PostgresError.Code("22023") && error.message.wholeMatch(of: /R[0-9]+: .+/) != nil {
                     tally.refused += 1
@@ -135,6 +142,7 @@ extension BankSuites {
                 }
             }
             await session.close()
+            await desk.close()
             await reader.close()
             return tally
         }

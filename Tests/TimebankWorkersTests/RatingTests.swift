@@ -44,13 +44,13 @@ extension BankSuites {
                 let first = try await served(bank, elder: elder, volunteer: volunteer, minutes: 90)
                 // The volunteer gives 1 coin away first: only 30 of the 90 minutes can come back.
                 let relationship = try await bank.completed("api.declare_relative($1, $2, 'parent')", [volunteer, relative])["relationship_id"]!
-                try await bank.completed("api.verify_relative($1, 'desk-2', 'hukou')", [relationship])
+                try await bank.asStaff.completed("api.verify_relative('city-desk', $1, 'hukou')", [relationship])
                 try await bank.completed("api.gift_coins($1, $2, 1)", [volunteer, relative])
                 #expect(try await bank.balance(volunteer).available == 30)
 
                 try await bank.expectRefusal("api.report_not_given($1, $2, '')", [first, elder], rule: "R19", field: "reason")
                 try await bank.completed("api.report_not_given($1, $2, 'nobody came')", [first, elder])
-                try await bank.completed("api.decide_report($1, 'desk-4', true, 'neighbours confirm')", [first])
+                try await bank.asStaff.completed("api.decide_report('city-desk', $1, true, 'neighbours confirm')", [first])
                 #expect(try await bank.balance(volunteer).available == 0)
                 #expect(try await bank.balance(elder).available == 600 - 90 + 30)
                 let dispute = try await bank.owner.query("SELECT reversed_minutes, debt_minutes FROM bank.service_dispute WHERE service_id = $1", [first])[0]

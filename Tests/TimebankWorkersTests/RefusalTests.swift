@@ -73,13 +73,13 @@ extension BankSuites {
             try await Bank.with { bank in
                 let elder = try await bank.registerElder(8, coins: nil)   // 72 years old
                 let volunteer = try await bank.registerVolunteer(9)
-                let grant = "api.grant_coins($1, $2, $3, $4)"
-                try await bank.expectRefusal(grant, ["110199", elder, "dementia", 5], rule: "R9", field: "district_code")
-                try await bank.expectRefusal(grant, ["110105", volunteer, "dementia", 5], rule: "R9", field: "elder_id")
-                try await bank.expectRefusal(grant, ["110105", elder, "rich", 5], rule: "R9", field: "category")
-                try await bank.expectRefusal(grant, ["110105", elder, "very_old", 5], rule: "R9", field: "category")
-                try await bank.expectRefusal(grant, ["110105", elder, "dementia", 0], rule: "R9", field: "coins")
-                try await bank.expectRefusal(grant, ["110105", elder, "dementia", 1001], rule: "R9", field: "coins")
+                let grant = "api.grant_coins('city-desk', $1, $2, $3, $4)"
+                try await bank.asStaff.expectRefusal(grant, ["110199", elder, "dementia", 5], rule: "R9", field: "district_code")
+                try await bank.asStaff.expectRefusal(grant, ["110105", volunteer, "dementia", 5], rule: "R9", field: "elder_id")
+                try await bank.asStaff.expectRefusal(grant, ["110105", elder, "rich", 5], rule: "R9", field: "category")
+                try await bank.asStaff.expectRefusal(grant, ["110105", elder, "very_old", 5], rule: "R9", field: "category")
+                try await bank.asStaff.expectRefusal(grant, ["110105", elder, "dementia", 0], rule: "R9", field: "coins")
+                try await bank.asStaff.expectRefusal(grant, ["110105", elder, "dementia", 1001], rule: "R9", field: "coins")
             }
         }
 

@@ -73,13 +73,12 @@ extension BankSuites {
                 let elder = try await bank.registerElder(63)
                 let volunteer = try await bank.registerVolunteer(64)
                 let night = try await bank.served(elder: elder, volunteer: volunteer)
-                try await bank.travel(service: night, minutes: 24 * 60)  // frees the hour for the next one
+                try await bank.travel(service: night, minutes: 3 * 24 * 60)  // frees the hour for the next one
                 let day = try await bank.served(elder: elder, volunteer: volunteer)
-                // Parked a month back first: just after midnight in Beijing, yesterday's 23:00 is
-                // where `day` was served, and R20 refuses the volunteer two services at once.
-                try await bank.travel(service: day, minutes: 30 * 24 * 60)
-                // Yesterday 23:00-24:00 and 12:00-13:00, Beijing time.
-                for (service, hour) in [(night, 23), (day, 12)] {
+                // Yesterday 12:00-13:00 and 23:00-24:00, Beijing time: the day one moved
+                // first, away from the last hour (else, run between 23:00 and 01:00 Beijing
+                // time, the night one would overlap it: R20), the night one three days back.
+                for (service, hour) in [(day, 12), (night, 23)] {
                     try await bank.owner.execute("""
                         UPDATE bank.service
                            SET starts_at = ((now() AT TIME ZONE 'Asia/Shanghai')::date - 1 + make_interval(hours => $2::integer)) AT TIME ZONE 'Asia/Shanghai',
@@ -106,7 +105,7 @@ extension BankSuites {
                 _ = try await bank.served(elder: elder, volunteer: child)
                 try await bank.eventually("bank.available_minutes($1) >= 120", [child])  // both services settled
                 let relationship = try await bank.completed("api.declare_relative($1, $2, 'parent')", [child, elder])["relationship_id"]!
-                try await bank.completed("api.verify_relative($1, 'desk-2', 'household register 0042')", [relationship])
+                try await bank.asStaff.completed("api.verify_relative('city-desk', $1, 'household register 0042')", [relationship])
                 try await bank.completed("api.gift_coins($1, $2, 1)", [child, elder])
                 try await bank.completed("api.gift_coins($1, $2, 1)", [child, elder])
                 try await bank.eventually("EXISTS (SELECT 1 FROM bank.alert WHERE kind = 'frequent_gifts' AND subject = 'gifts:' || $1)", [child])
@@ -131,10 +130,10 @@ extension BankSuites {
                 let alert = try await alerts(bank, "overlapping_bookings")[0].id
 
                 let error = try await #require(throws: PostgresError.self) {
-                    try await bank.client.execute("SELECT api.dismiss_alert($1, 'sup-1', '')", [alert])
+                    try await bank.asStaff.client.execute("SELECT api.dismiss_alert('city-desk', $1, '')", [alert])
                 }
                 #expect(error.message.hasPrefix("R21: ") && error.detail == "field: reason")
-                try await bank.client.execute("SELECT api.dismiss_alert($1, 'sup-1', 'a mistaken tap, confirmed by phone')", [alert])
+                try await bank.asStaff.client.execute("SELECT api.dismiss_alert('city-desk', $1, 'a mistaken tap, confirmed by phone')", [alert])
                 try await bank.owner.execute("SELECT bank.supervision_scan()")
                 #expect(try await alerts(bank, "overlapping_bookings").map(\.status) == ["dismissed"])
 
@@ -158,9 +157,9 @@ extension BankSuites {
                 let before = try await bank.balance(a)
                 let transfers = try await bank.count("bank.transfer")
 
-                try await bank.expectRefusal("api.confirm_fraud($1, 'sup-1', 'collusion', NULL, ARRAY[$2]::bigint[])",
+                try await bank.asStaff.expectRefusal("api.confirm_fraud('city-desk', $1, 'collusion', NULL, ARRAY[$2]::bigint[])",
                                              [a, Int64(999_999)], rule: "R22", field: "services")
-                let result = try await bank.completed("api.confirm_fraud($1, 'sup-1', 'collusion between two accounts', $2, ARRAY[$3]::bigint[])",
+                let result = try await bank.asStaff.completed("api.confirm_fraud('city-desk', $1, 'collusion between two accounts', $2, ARRAY[$3]::bigint[])",
                                                       [a, alert, fraudulent])
                 #expect(result["reversed_minutes"] == 60)
                 #expect(try await bank.count("bank.dishonest_person WHERE person_id = $1", [a]) == 1)
@@ -174,7 +173,7 @@ extension BankSuites {
                 // No new booking, no reinstatement, through the api...
                 let open = try await bank.publishedService(elder: b, minutes: 60, startsIn: .seconds(4 * 3600))
                 try await bank.expectRefusal("api.book_service($1, $2)", [open, a], rule: "R3", field: "volunteer_id")
-                try await bank.expectRefusal("api.set_person_status($1, 'active', 'desk-1', 'appeal')", [a], rule: "R22", field: "status")
+                try await bank.asStaff.expectRefusal("api.set_person_status('city-desk', $1, 'active', 'appeal')", [a], rule: "R22", field: "status")
                 // ...nor by any worker writing the tables itself (no worker's login writes a table:
                 // issue 15), nor by the tables' owner (a DBA's session): the R22 triggers hold for all.
                 try await bank.asLogin(memberOf: ["timebank_order"]) { order in

@@ -137,3 +137,64 @@ GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.claim_package(bigin
     bank.claims_record_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
     bank.registry_export_next(date), bank.registry_export_record(date, integer, bigint, bigint, integer, bigint, integer, integer)
     TO timebank_insurance_claim;
+
+-- ======================================================================
+-- Staff (issue 15, finding 9). The civil-affairs desk's back end,
+-- timebank_staff, executes the staff acts, each under a member of
+-- bank.staff_member checked against its district and powers
+-- (sql/functions/bank/staff.sql); the residents' timebank_api executes
+-- none of them, and the desk nothing of the residents' or agents' acts.
+-- Both see requests' outcomes. Authoritative like the rest of this file:
+-- the staff role first loses everything.
+
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs, bank, api, reporting FROM timebank_staff;
+DO $staff_pgcrypto$
+DECLARE
+    member regprocedure;
+BEGIN
+    FOR member IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+          JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+          JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pgcrypto'
+    LOOP
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM timebank_staff', member);
+    END LOOP;
+END
+$staff_pgcrypto$;
+
+REVOKE EXECUTE ON FUNCTION
+    api.set_district_budget(text, text, date, date, bigint),                           -- R9, city-level
+    api.grant_coins(text, text, bigint, text, bigint),                                 -- R9
+    api.grant_from_welfare(text, bigint, text, bigint),                                -- R10
+    api.review_demand(text, bigint, boolean, text),                                    -- R16
+    api.verify_relative(text, bigint, text),                                           -- R8
+    api.verify_guardian(text, bigint, text),                                           -- R2
+    api.set_person_status(text, bigint, text, text),                                   -- R3, R22
+    api.confirm_insurance(text, bigint, text, text, date, date),                       -- R25
+    api.register_agent_institution(text, text, text, text, text, jsonb),               -- R5
+    api.define_service_item(text, text, text, text, text, integer),                    -- R15
+    api.import_volunteer_beijing(text),                                                -- R24, city-level
+    api.decide_report(text, bigint, boolean, text),                                    -- R19
+    api.dismiss_alert(text, bigint, text),                                             -- R21
+    api.confirm_fraud(text, bigint, text, bigint, bigint[])                            -- R22
+    FROM timebank_api;
+GRANT EXECUTE ON FUNCTION
+    api.set_district_budget(text, text, date, date, bigint),
+    api.grant_coins(text, text, bigint, text, bigint),
+    api.grant_from_welfare(text, bigint, text, bigint),
+    api.review_demand(text, bigint, boolean, text),
+    api.verify_relative(text, bigint, text),
+    api.verify_guardian(text, bigint, text),
+    api.set_person_status(text, bigint, text, text),
+    api.confirm_insurance(text, bigint, text, text, date, date),
+    api.register_agent_institution(text, text, text, text, text, jsonb),
+    api.define_service_item(text, text, text, text, text, integer),
+    api.import_volunteer_beijing(text),
+    api.decide_report(text, bigint, boolean, text),
+    api.dismiss_alert(text, bigint, text),
+    api.confirm_fraud(text, bigint, text, bigint, bigint[]),
+    -- What the desk reads to follow and check its acts.
+    api.request_status(bigint), api.watch_request(bigint),
+    api.balance(bigint), api.service_status(bigint), api.service_history(bigint), api.insured_on(bigint, date),
+    api.achievements(bigint), api.claim_history(bigint)
+    TO timebank_staff;

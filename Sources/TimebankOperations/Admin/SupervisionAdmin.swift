@@ -49,14 +49,18 @@ public enum SupervisionAdmin {
         try await connection.query("SELECT bank.supervision_scan() AS n")[0].decode("n", as: Int.self)
     }
 
+    /// R21: `supervisor` is a staff member's code (bank.staff_member, `timebank
+    /// staff`) with the power dismiss_alert, of a district of the alert's people
+    /// or of the city; the api checks it and records the act under its id.
     public static func dismiss(_ connection: PostgresConnection, alert: Int64, supervisor: String, reason: String) async throws {
-        _ = try await connection.query("SELECT api.dismiss_alert($1, $2, $3)", [alert, supervisor, reason])
+        _ = try await connection.query("SELECT api.dismiss_alert($1, $2, $3)", [supervisor, alert, reason])
     }
 
     /// R22: submits the confirmation (the settlement worker carries it out); the request's id.
+    /// `supervisor`: a staff member's code with the power confirm_fraud.
     public static func confirmFraud(_ connection: PostgresConnection, person: Int64, supervisor: String, reason: String,
                                     alert: Int64?, services: [Int64]) async throws -> Int64 {
-        try await connection.query("SELECT api.confirm_fraud($1, $2, $3, $4, $5) AS request", [person, supervisor, reason, alert, services])[0]
+        try await connection.query("SELECT api.confirm_fraud($1, $2, $3, $4, $5) AS request", [supervisor, person, reason, alert, services])[0]
             .decode("request", as: Int64.self)
     }
 }

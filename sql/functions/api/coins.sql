@@ -3,16 +3,20 @@
 -- balances, R12-R13 achievements. Each validates, records the request and
 -- enqueues its job; the settlement worker moves the coins.
 
--- R9: a district's civil-affairs office grants coins to a special elder.
-CREATE OR REPLACE FUNCTION api.grant_coins(district_code text, elder_id bigint, category text, coins bigint) RETURNS bigint
+-- R9: a district's civil-affairs office grants coins to a special elder:
+-- a staff member of that district (or of the city) with the power grant.
+-- (Staff acts: timebank_staff only; sql/functions/bank/staff.sql.)
+CREATE OR REPLACE FUNCTION api.grant_coins(staff_code text, district_code text, elder_id bigint, category text, coins bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'grant', 'R9');
     p bank.person := bank.person_for('elder_id', elder_id);
     budget bank.district_budget;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
         PERFORM bank.refuse('district_code', 'R9', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
     END IF;
+    PERFORM bank.check_staff_district(m, 'R9', ARRAY[district_code]);
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R9', 'coins are granted to authenticated elders only');
     END IF;
@@ -36,9 +40,10 @@ BEGIN
     IF budget.granted_minutes + coins * 60 > budget.budget_minutes THEN
         PERFORM bank.refuse('coins', 'R9', format('the district''s budget has %s coins left', (budget.budget_minutes - budget.granted_minutes) / 60));
     END IF;
-    RETURN bank.submit('grant_coins',
-        jsonb_build_object('district_code', district_code, 'elder_id', elder_id, 'category', category, 'minutes', coins * 60),
-        'settlement.grant', 'settlement');
+    RETURN bank.record_staff_act(m, 'grant', bank.submit('grant_coins',
+        jsonb_build_object('district_code', district_code, 'elder_id', elder_id, 'category', category, 'minutes', coins * 60,
+                           'staff', m.code, 'staff_member_id', m.id),
+        'settlement.grant', 'settlement'));
 END
 $$;
 
@@ -57,8 +62,13 @@ $$;
 -- ======================================================================
 -- The api
 
-CREATE OR REPLACE FUNCTION api.set_district_budget(district_code text, valid_from date, valid_to date, coins bigint) RETURNS bigint
+-- R9: a district's budget for a period, set by a city-level staff member
+-- with the power set_budget (a district does not set its own).
+CREATE OR REPLACE FUNCTION api.set_district_budget(staff_code text, district_code text, valid_from date, valid_to date, coins bigint)
+RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'set_budget', 'R9');
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
         PERFORM bank.refuse('district_code', 'R9', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
@@ -73,9 +83,10 @@ BEGIN
                   AND b.period && daterange(valid_from, valid_to, '[]')) THEN
         PERFORM bank.refuse('valid_from', 'R9', 'the district already has a budget for part of that period');
     END IF;
-    RETURN bank.submit('set_district_budget',
-        jsonb_build_object('district_code', district_code, 'valid_from', valid_from, 'valid_to', valid_to, 'minutes', coins * 60),
-        'settlement.set_budget', 'settlement');
+    RETURN bank.record_staff_act(m, 'set_budget', bank.submit('set_district_budget',
+        jsonb_build_object('district_code', district_code, 'valid_from', valid_from, 'valid_to', valid_to, 'minutes', coins * 60,
+                           'staff', m.code, 'staff_member_id', m.id),
+        'settlement.set_budget', 'settlement'));
 END
 $$;
 
@@ -109,27 +120,28 @@ BEGIN
 END
 $$;
 
--- R10: coins from the public-welfare account to a special elder in need.
-CREATE OR REPLACE FUNCTION api.grant_from_welfare(elder_id bigint, category text, coins bigint, staff text) RETURNS bigint
+-- R10: coins from the public-welfare account to a special elder in need,
+-- by a staff member of the elder's district (or the city) with the power grant.
+CREATE OR REPLACE FUNCTION api.grant_from_welfare(staff_code text, elder_id bigint, category text, coins bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'grant', 'R10');
+    p bank.person := bank.person_for('elder_id', elder_id);
 BEGIN
-    PERFORM bank.person_for('elder_id', elder_id);
+    PERFORM bank.check_staff_district(m, 'R10', ARRAY[p.district_code]);
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R10', 'welfare coins go to authenticated elders only');
     END IF;
     IF NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = category) THEN
         PERFORM bank.refuse('category', 'R10', 'no category of special elder is called ' || coalesce(category, 'NULL'));
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 THEN
-        PERFORM bank.refuse('staff', 'R10', 'the staff member granting from the welfare account is named');
-    END IF;
     PERFORM bank.check_coins(coins, 'R10');
     IF (SELECT credits_posted - debits_posted - debits_pending FROM bank.account WHERE kind = 'public_welfare') < coins * 60 THEN
         PERFORM bank.refuse('coins', 'R10', 'the public-welfare account has not enough coins');
     END IF;
-    RETURN bank.submit('grant_from_welfare',
-        jsonb_build_object('elder_id', elder_id, 'category', category, 'minutes', coins * 60, 'staff', btrim(staff)),
-        'settlement.move', 'settlement');
+    RETURN bank.record_staff_act(m, 'grant', bank.submit('grant_from_welfare',
+        jsonb_build_object('elder_id', elder_id, 'category', category, 'minutes', coins * 60, 'staff', m.code, 'staff_member_id', m.id),
+        'settlement.move', 'settlement'));
 END
 $$;
 

@@ -73,21 +73,25 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.verify_relative(relationship_id bigint, staff text, evidence_ref text) RETURNS bigint
+-- R8: a staff member with the power verify, of either relative's district
+-- (or of the city), verifies a declared relationship on its evidence.
+CREATE OR REPLACE FUNCTION api.verify_relative(staff_code text, relationship_id bigint, evidence_ref text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'verify', 'R8');
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.relationship r WHERE r.id = relationship_id AND r.verified_at IS NULL) THEN
         PERFORM bank.refuse('relationship_id', 'R8', 'no declared, unverified relationship has this id');
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 THEN
-        PERFORM bank.refuse('staff', 'R8', 'the verifying staff member is named');
-    END IF;
+    PERFORM bank.check_staff_district(m, 'R8', ARRAY(
+        SELECT p.district_code FROM bank.relationship r JOIN bank.person p ON p.id IN (r.person_id, r.relative_id)
+         WHERE r.id = relationship_id));
     IF evidence_ref IS NULL OR length(btrim(evidence_ref)) = 0 THEN
         PERFORM bank.refuse('evidence_ref', 'R8', 'a verification names its evidence');
     END IF;
-    RETURN bank.submit('verify_relative',
-        jsonb_build_object('relationship_id', relationship_id, 'staff', btrim(staff), 'evidence_ref', btrim(evidence_ref)),
-        'enrollment.verify_relative', 'enrollment');
+    RETURN bank.record_staff_act(m, 'verify', bank.submit('verify_relative',
+        jsonb_build_object('relationship_id', relationship_id, 'staff', m.code, 'staff_member_id', m.id, 'evidence_ref', btrim(evidence_ref)),
+        'enrollment.verify_relative', 'enrollment'));
 END
 $$;
 
@@ -109,10 +113,15 @@ BEGIN
 END
 $$;
 
--- R5: staff record an institution a street or township confirmed, with its staff.
-CREATE OR REPLACE FUNCTION api.register_agent_institution(name text, district_code text, confirmed_by text, confirmation_ref text, staff jsonb)
+-- R5: a staff member of the institution's district (or of the city) with
+-- the power register_institution records an institution a street or
+-- township confirmed, with the institution's own staff (`staff`).
+CREATE OR REPLACE FUNCTION api.register_agent_institution(staff_code text, name text, district_code text, confirmed_by text,
+                                                          confirmation_ref text, staff jsonb)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'register_institution', 'R5');
 BEGIN
     IF name IS NULL OR length(btrim(name)) = 0 THEN
         PERFORM bank.refuse('name', 'R5', 'an institution has a name');
@@ -120,6 +129,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
         PERFORM bank.refuse('district_code', 'R5', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
     END IF;
+    PERFORM bank.check_staff_district(m, 'R5', ARRAY[district_code]);
     IF confirmed_by IS NULL OR length(btrim(confirmed_by)) = 0 OR confirmation_ref IS NULL OR length(btrim(confirmation_ref)) = 0 THEN
         PERFORM bank.refuse('confirmed_by', 'R5', 'an agent institution is confirmed by a street or township, with the act''s reference');
     END IF;
@@ -127,27 +137,38 @@ BEGIN
        OR EXISTS (SELECT 1 FROM jsonb_array_elements(staff) s WHERE coalesce(s->>'code', '') = '' OR coalesce(s->>'name', '') = '') THEN
         PERFORM bank.refuse('staff', 'R5', 'an institution names its staff: [{"code": ..., "name": ...}]');
     END IF;
-    RETURN bank.submit('register_agent_institution',
+    RETURN bank.record_staff_act(m, 'register_institution', bank.submit('register_agent_institution',
         jsonb_build_object('name', btrim(name), 'district_code', district_code, 'confirmed_by', btrim(confirmed_by),
-                           'confirmation_ref', btrim(confirmation_ref), 'staff', staff),
-        'enrollment.register_institution', 'enrollment');
+                           'confirmation_ref', btrim(confirmation_ref), 'staff', staff, 'staff_member_id', m.id),
+        'enrollment.register_institution', 'enrollment'));
 END
 $$;
 
--- R24: imports what Volunteer Beijing sent (bank.volunteer_beijing_feed); idempotent.
-CREATE OR REPLACE FUNCTION api.import_volunteer_beijing() RETURNS bigint
+-- R24: imports what Volunteer Beijing sent (bank.volunteer_beijing_feed);
+-- idempotent. The registry is the city's: a city-level staff member with
+-- the power import_registry.
+CREATE OR REPLACE FUNCTION api.import_volunteer_beijing(staff_code text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'import_registry', 'R24');
 BEGIN
-    RETURN bank.submit('import_volunteer_beijing', '{}', 'enrollment.import_registry', 'enrollment');
+    RETURN bank.record_staff_act(m, 'import_registry', bank.submit('import_volunteer_beijing',
+        jsonb_build_object('staff', m.code, 'staff_member_id', m.id), 'enrollment.import_registry', 'enrollment'));
 END
 $$;
 
--- R25: the volunteer organisation confirms a personal accident policy.
-CREATE OR REPLACE FUNCTION api.confirm_insurance(person_id bigint, organisation text, policy_number text, valid_from date, valid_to date, staff text)
+-- R25: the volunteer organisation confirms a personal accident policy; a
+-- staff member of the volunteer's district (or of the city) with the power
+-- confirm_insurance records it.
+CREATE OR REPLACE FUNCTION api.confirm_insurance(staff_code text, person_id bigint, organisation text, policy_number text,
+                                                 valid_from date, valid_to date)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'confirm_insurance', 'R25');
+    p bank.person := bank.person_for('person_id', person_id);
 BEGIN
-    PERFORM bank.person_for('person_id', person_id);
+    PERFORM bank.check_staff_district(m, 'R25', ARRAY[p.district_code]);
     IF NOT EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = confirm_insurance.person_id) THEN
         PERFORM bank.refuse('person_id', 'R25', 'insurance is confirmed for volunteers');
     END IF;
@@ -160,13 +181,10 @@ BEGIN
     IF valid_from IS NULL OR valid_to IS NULL OR valid_to < valid_from THEN
         PERFORM bank.refuse('valid_to', 'R25', 'a policy''s period ends on or after its first day');
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 THEN
-        PERFORM bank.refuse('staff', 'R25', 'the confirming staff member is named');
-    END IF;
-    RETURN bank.submit('confirm_insurance',
+    RETURN bank.record_staff_act(m, 'confirm_insurance', bank.submit('confirm_insurance',
         jsonb_build_object('person_id', person_id, 'organisation', btrim(organisation), 'policy_number', btrim(policy_number),
-                           'valid_from', valid_from, 'valid_to', valid_to, 'staff', btrim(staff)),
-        'enrollment.confirm_insurance', 'enrollment');
+                           'valid_from', valid_from, 'valid_to', valid_to, 'staff', m.code, 'staff_member_id', m.id),
+        'enrollment.confirm_insurance', 'enrollment'));
 END
 $$;
 
@@ -197,28 +215,37 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.verify_guardian(minor_id bigint, staff text, evidence_ref text) RETURNS bigint
+-- R2: a staff member of the minor's district (or of the city) with the
+-- power verify verifies a guardianship on its evidence.
+CREATE OR REPLACE FUNCTION api.verify_guardian(staff_code text, minor_id bigint, evidence_ref text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'verify', 'R2');
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = verify_guardian.minor_id AND g.verified_at IS NULL) THEN
         PERFORM bank.refuse('minor_id', 'R2', 'no unverified guardianship concerns this minor');
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 OR evidence_ref IS NULL OR length(btrim(evidence_ref)) = 0 THEN
-        PERFORM bank.refuse('evidence_ref', 'R2', 'a verification names the staff member and the evidence');
+    PERFORM bank.check_staff_district(m, 'R2', ARRAY(SELECT p.district_code FROM bank.person p WHERE p.id = verify_guardian.minor_id));
+    IF evidence_ref IS NULL OR length(btrim(evidence_ref)) = 0 THEN
+        PERFORM bank.refuse('evidence_ref', 'R2', 'a verification names its evidence');
     END IF;
-    RETURN bank.submit('verify_guardian', jsonb_build_object('minor_id', minor_id, 'staff', btrim(staff), 'evidence_ref', btrim(evidence_ref)),
-        'enrollment.verify_guardian', 'enrollment');
+    RETURN bank.record_staff_act(m, 'verify', bank.submit('verify_guardian',
+        jsonb_build_object('minor_id', minor_id, 'staff', m.code, 'staff_member_id', m.id, 'evidence_ref', btrim(evidence_ref)),
+        'enrollment.verify_guardian', 'enrollment'));
 END
 $$;
 
--- Suspension, reinstatement, closure, by staff. R22: reinstating a person
--- on the dishonest list is refused before anything is written (the
+-- Suspension, reinstatement, closure, by a staff member of the person's
+-- district (or of the city) with the power set_status. R22: reinstating a
+-- person on the dishonest list is refused before anything is written (the
 -- database refuses it too: bank.refuse_dishonest_person_change).
-CREATE OR REPLACE FUNCTION api.set_person_status(person_id bigint, status text, staff text, reason text) RETURNS bigint
+CREATE OR REPLACE FUNCTION api.set_person_status(staff_code text, person_id bigint, status text, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'set_status', 'R3');
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
+    PERFORM bank.check_staff_district(m, 'R3', ARRAY[p.district_code]);
     IF status IS NULL OR status NOT IN ('active', 'suspended', 'closed') THEN
         PERFORM bank.refuse('status', 'R3', 'a person is active, suspended or closed');
     END IF;
@@ -228,8 +255,8 @@ BEGIN
     IF status = 'active' AND EXISTS (SELECT 1 FROM bank.dishonest_person d WHERE d.person_id = set_person_status.person_id) THEN
         PERFORM bank.refuse('status', 'R22', 'a person on the dishonest list is not reinstated');
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 OR reason IS NULL OR length(btrim(reason)) = 0 THEN
-        PERFORM bank.refuse('reason', 'R3', 'a change of status names the staff member and the reason');
+    IF reason IS NULL OR length(btrim(reason)) = 0 THEN
+        PERFORM bank.refuse('reason', 'R3', 'a change of status gives the reason');
     END IF;
     IF status = 'closed' AND EXISTS (
         SELECT 1 FROM bank.service s
@@ -238,9 +265,9 @@ BEGIN
                 OR (s.status = 'checked_out' AND s.settled_at IS NULL))) THEN
         PERFORM bank.refuse('person_id', 'R3', 'an account with open or unsettled services cannot be closed yet');
     END IF;
-    RETURN bank.submit('set_person_status',
-        jsonb_build_object('person_id', person_id, 'status', status, 'staff', btrim(staff), 'reason', btrim(reason)),
-        'enrollment.set_status', 'enrollment');
+    RETURN bank.record_staff_act(m, 'set_status', bank.submit('set_person_status',
+        jsonb_build_object('person_id', person_id, 'status', status, 'staff', m.code, 'staff_member_id', m.id, 'reason', btrim(reason)),
+        'enrollment.set_status', 'enrollment'));
 END
 $$;
 

@@ -49,24 +49,24 @@ BEGIN
 END
 $$;
 
--- R16: staff review a demand before volunteers see it.
-CREATE OR REPLACE FUNCTION api.review_demand(service_id bigint, reviewer text, approve boolean, note text DEFAULT NULL) RETURNS bigint
+-- R16: staff review a demand before volunteers see it: a member of the
+-- service's district (or of the city) with the power review.
+CREATE OR REPLACE FUNCTION api.review_demand(staff_code text, service_id bigint, approve boolean, note text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'review', 'R16');
     s bank.service := bank.service_for(service_id);
 BEGIN
-    IF reviewer IS NULL OR length(btrim(reviewer)) = 0 THEN
-        PERFORM bank.refuse('reviewer', 'R16', 'the reviewing staff member is named');
-    END IF;
+    PERFORM bank.check_staff_district(m, 'R16', ARRAY[s.district_code]);
     IF approve IS NULL THEN
         PERFORM bank.refuse('approve', 'R16', 'a review approves or rejects');
     END IF;
     IF s.status <> 'awaiting_review' THEN
         PERFORM bank.refuse('service_id', 'R16', 'the demand is ' || s.status || ', not awaiting review');
     END IF;
-    RETURN bank.submit('review_demand',
-        jsonb_build_object('service_id', service_id, 'reviewer', btrim(reviewer), 'approve', approve, 'note', note),
-        'order.review', 'order');
+    RETURN bank.record_staff_act(m, 'review', bank.submit('review_demand',
+        jsonb_build_object('service_id', service_id, 'reviewer', m.code, 'staff_member_id', m.id, 'approve', approve, 'note', note),
+        'order.review', 'order'));
 END
 $$;
 
@@ -164,15 +164,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM bank.service s WHERE s.id = service_id
 $$;
 
--- A service's history: each state, when, and who performed it.
+-- A service's history: each state, when, and who performed it (a staff
+-- act: the member's code, bank.staff_act).
 CREATE OR REPLACE FUNCTION api.service_history(service_id bigint)
 RETURNS TABLE (status text, at timestamptz, performed_by text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT e.status::text, e.at,
            CASE WHEN e.request_id IS NULL THEN 'system'
                 WHEN r.agent_institution_id IS NOT NULL THEN 'agent ' || r.agent_institution_id || ' staff ' || r.agent_staff
+                WHEN m.id IS NOT NULL THEN 'staff ' || m.code
                 ELSE 'person' END
       FROM bank.service_event e LEFT JOIN bank.request r ON r.id = e.request_id
+      LEFT JOIN bank.staff_act a ON a.request_id = r.id LEFT JOIN bank.staff_member m ON m.id = a.staff_member_id
      WHERE e.service_id = service_history.service_id
      ORDER BY e.id
 $$;
@@ -227,31 +230,43 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION api.decide_report(service_id bigint, staff text, upheld boolean, note text) RETURNS bigint
+-- R19: a staff member of the service's district (or of the city) with the
+-- power decide_dispute upholds or dismisses a report that it was not given.
+CREATE OR REPLACE FUNCTION api.decide_report(staff_code text, service_id bigint, upheld boolean, note text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'decide_dispute', 'R19');
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.service_dispute x WHERE x.service_id = decide_report.service_id AND x.decided_at IS NULL) THEN
         PERFORM bank.refuse('service_id', 'R19', 'no undecided report concerns this service');
     END IF;
-    IF staff IS NULL OR length(btrim(staff)) = 0 OR upheld IS NULL THEN
-        PERFORM bank.refuse('staff', 'R19', 'a decision names the staff member and upholds or dismisses');
+    PERFORM bank.check_staff_district(m, 'R19', ARRAY(SELECT s.district_code FROM bank.service s WHERE s.id = decide_report.service_id));
+    IF upheld IS NULL THEN
+        PERFORM bank.refuse('upheld', 'R19', 'a decision upholds or dismisses');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.service s WHERE s.id = decide_report.service_id AND s.settled_at IS NULL) THEN
         PERFORM bank.refuse('service_id', 'R19', 'the service is not settled yet; decide once it is');
     END IF;
-    RETURN bank.submit('decide_report', jsonb_build_object('service_id', service_id, 'staff', btrim(staff), 'upheld', upheld, 'note', note),
-        'settlement.decide_dispute', 'settlement');
+    RETURN bank.record_staff_act(m, 'decide_dispute', bank.submit('decide_report',
+        jsonb_build_object('service_id', service_id, 'staff', m.code, 'staff_member_id', m.id, 'upheld', upheld, 'note', note),
+        'settlement.decide_dispute', 'settlement'));
 END
 $$;
 
--- R15: staff define a district's (or, with district NULL, the city's) item.
-CREATE OR REPLACE FUNCTION api.define_service_item(district_code text, category_code text, name_zh text, name_en text, default_minutes integer)
+-- R15: staff define a district's (or, with district NULL, the city's)
+-- item: a member of that district (a city-wide item: of the city) with the
+-- power define_item.
+CREATE OR REPLACE FUNCTION api.define_service_item(staff_code text, district_code text, category_code text, name_zh text, name_en text,
+                                                   default_minutes integer)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    m bank.staff_member := bank.acting_staff(staff_code, 'define_item', 'R15');
 BEGIN
     IF district_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
         PERFORM bank.refuse('district_code', 'R15', 'no Beijing district has code ' || district_code);
     END IF;
+    PERFORM bank.check_staff_district(m, 'R15', CASE WHEN district_code IS NULL THEN '{}' ELSE ARRAY[district_code] END);
     IF NOT EXISTS (SELECT 1 FROM bank.service_category c WHERE c.code = category_code) THEN
         PERFORM bank.refuse('category_code', 'R14', 'an item belongs to one of the eight categories');
     END IF;
@@ -266,10 +281,10 @@ BEGIN
                   AND i.name_zh = btrim(define_service_item.name_zh)) THEN
         PERFORM bank.refuse('name_zh', 'R15', 'the district already has an item of that name');
     END IF;
-    RETURN bank.submit('define_service_item',
+    RETURN bank.record_staff_act(m, 'define_item', bank.submit('define_service_item',
         jsonb_build_object('district_code', district_code, 'category_code', category_code, 'name_zh', btrim(name_zh),
-                           'name_en', name_en, 'default_minutes', default_minutes),
-        'order.define_item', 'order');
+                           'name_en', name_en, 'default_minutes', default_minutes, 'staff', m.code, 'staff_member_id', m.id),
+        'order.define_item', 'order'));
 END
 $$;
 
