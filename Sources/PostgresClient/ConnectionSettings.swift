@@ -1,4 +1,5 @@
 import CLibPQ
+import Foundation
 
 /// Where and how to connect, the libpq way.
 ///
@@ -49,6 +50,24 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
     public func withDatabase(_ name: String) -> ConnectionSettings {
         var copy = self
         copy.database = name
+        return copy
+    }
+
+    /// The same settings logging in as `user` (with `password`, if given):
+    /// a URI's user and password are replaced, a key=value conninfo gets the
+    /// keywords appended (libpq takes the last of a repeated keyword).
+    public func withUser(_ user: String, password: String? = nil) -> ConnectionSettings {
+        var copy = self
+        if conninfo.hasPrefix("postgres://") || conninfo.hasPrefix("postgresql://"), var components = URLComponents(string: conninfo) {
+            components.user = user
+            components.password = password
+            copy.conninfo = components.string ?? conninfo
+        } else {
+            func quoted(_ value: String) -> String {
+                "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+            }
+            copy.conninfo = conninfo + " user=" + quoted(user) + (password.map { " password=" + quoted($0) } ?? "")
+        }
         return copy
     }
 

@@ -11,6 +11,8 @@ actor Supervisor {
         var name: String
         var executable: String
         var arguments: [String]
+        /// Variables that differ from the supervisor's own (a worker's DATABASE_URL).
+        var environment: [String: String]
         var pid: pid_t = 0
     }
 
@@ -23,16 +25,17 @@ actor Supervisor {
         self.environment = environment
     }
 
-    func start(name: String, executable: String, arguments: [String] = []) throws {
+    func start(name: String, executable: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         let index = children.count
-        children[index] = Child(name: name, executable: executable, arguments: arguments)
+        children[index] = Child(name: name, executable: executable, arguments: arguments, environment: environment)
         try launch(index)
     }
 
     private func launch(_ index: Int) throws {
         guard var child = children[index] else { return }
         // The children's logs go to this process's standard error.
-        child.pid = try ChildProcess.spawn(child.executable, child.arguments, environment: environment, logFile: "/dev/stderr")
+        child.pid = try ChildProcess.spawn(child.executable, child.arguments, environment: environment.merging(child.environment) { $1 },
+                                           logFile: "/dev/stderr")
         children[index] = child
         announce("started \(child.name) (pid \(child.pid))")
         let pid = child.pid

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PostgresClient
 import TimebankDatabase
+import TimebankOperations
 import TimebankWorkers
 import WorkerHost
 import UnixSignals
@@ -23,6 +24,17 @@ struct Up: AsyncParsableCommand {
         let settings = try await database.resolveOrStartLocalCluster(applicationName: "timebank-up")
         let connection = try await PostgresConnection.connect(settings)
         let outcome = try await Migrator.project().migrate(connection)
+        // Issue 15, finding 5: each worker logs in as its own login (a member of its role only),
+        // never as this command's (on the local cluster, its superuser).
+        let password = ProcessInfo.processInfo.environment["TIMEBANK_LOGIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            try await LoginAdmin.ensure(connection, password: password)
+        } catch {
+            throw ValidationError("""
+                cannot create the workers' logins as \(settings.redacted) (\(error)): \
+                run `timebank logins create` as a DBA first, or give `timebank up` a database URL of a role with CREATEROLE
+                """)
+        }
         await connection.close()
         announce("database ready (\(outcome.applied.count) migrations applied now): \(settings.redacted)")
 
@@ -38,8 +50,10 @@ struct Up: AsyncParsableCommand {
         let supervisor = Supervisor(environment: environment)
         for kind in WorkerKind.allCases {
             for replica in 0..<replicas {
+                let login = settings.withUser(LoginAdmin.login(of: kind).name, password: password)
                 try await supervisor.start(name: "\(kind.executable)#\(replica + 1)",
-                                           executable: directory.appendingPathComponent(kind.executable).path)
+                                           executable: directory.appendingPathComponent(kind.executable).path,
+                                           environment: ["DATABASE_URL": login.conninfoWithDatabase])
             }
         }
         announce("running; `timebank demo` in another terminal drives a sample service through them. Ctrl-C stops.")

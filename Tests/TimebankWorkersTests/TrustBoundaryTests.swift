@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import TestSupport
 import Testing
+import TimebankOperations
 
 extension Bank {
     /// A real login of its own (not the superuser with SET ROLE), a member of
@@ -203,6 +204,32 @@ extension BankSuites {
                 }
                 #expect(try await bank.balance(elder) == before)
                 #expect(try await bank.ledgerProblems().isEmpty)
+            }
+        }
+
+        /// Finding 5: every worker logged in as the cluster's superuser with `-c role=...`, and
+        /// `SET ROLE NONE` gave the superuser back. Each now has a login of its own
+        /// (`timebank logins create`, `timebank up`): after `SET ROLE NONE` it is still itself,
+        /// no superuser, and writes nothing.
+        @Test func finding5EachWorkersLoginIsItselfAfterSetRoleNone() async throws {
+            try await Bank.with(workers: false) { bank in
+                try await LoginAdmin.ensure(bank.owner, password: nil)
+                for login in LoginAdmin.logins {
+                    let settings = bank.database.settings.withUser(login.name).with(parameter: "role", login.group)
+                    let connection = try await PostgresConnection.connect(settings)
+                    try await connection.execute("SET ROLE NONE")
+                    let row = try await connection.query("""
+                        SELECT current_user::text AS who, r.rolsuper, r.rolcreaterole, r.rolbypassrls,
+                               pg_has_role(current_user, 'timebank_owner', 'MEMBER') AS owner
+                          FROM pg_roles r WHERE r.rolname = current_user
+                        """)[0]
+                    #expect(try row.decode("who", as: String.self) == login.name)
+                    #expect(try !row.decode("rolsuper", as: Bool.self) && !row.decode("rolcreaterole", as: Bool.self)
+                            && !row.decode("rolbypassrls", as: Bool.self) && !row.decode("owner", as: Bool.self), "\(login.name)")
+                    try await expectRefused(connection, ["UPDATE bank.account SET credits_posted = 0", "SET ROLE timebank_owner",
+                                                         "SET session_replication_role = replica"])
+                    await connection.close()
+                }
             }
         }
 

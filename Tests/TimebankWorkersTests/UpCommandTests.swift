@@ -4,6 +4,8 @@ import PostgresClient
 import TestSupport
 import TimebankDatabase
 import Testing
+import TimebankOperations
+import TimebankWorkers
 
 /// `timebank up`, the README's run command: migrates, runs one process of
 /// each worker, starts a crashed one again, and stops them all on SIGTERM.
@@ -98,6 +100,20 @@ import Testing
             let applied = try await database.connect()
             #expect(try await applied.query("SELECT count(*) AS n FROM meta.applied_migrations")[0].decode("n", as: Int.self) >= 12)
             await applied.close()
+            // Issue 15, finding 5: each worker logs in as its own login (a member of its role
+            // only), not as the superuser that `timebank up` was given.
+            let logins = try await observer.query("""
+                SELECT split_part(a.application_name, ' ', 1) AS worker, a.usename::text AS login, r.rolsuper
+                  FROM pg_stat_activity a JOIN pg_roles r ON r.rolname = a.usename
+                 WHERE a.datname = $1 AND a.application_name ~ '-worker (producer|completer|maintenance)'
+                """, [database.name])
+            #expect(!logins.isEmpty)
+            for row in logins {
+                let worker: String = try row.decode("worker")
+                let kind = try #require(WorkerKind.allCases.first { $0.executable == worker })
+                #expect(try row.decode("login", as: String.self) == LoginAdmin.login(of: kind).name, "\(worker)")
+                #expect(try !row.decode("rolsuper", as: Bool.self))
+            }
 
             // A crashed worker is started again.
             let pids = try await observer.query("""
