@@ -118,10 +118,10 @@ public struct Demo: Sendable {
 
         say("1. People (R3: one per national ID; birth date and age read from it)")
         let elder = try await step("elder Wang Guilan, 78, registered",
-            "api.register_person($1, 'Wang Guilan', '13800138000', true, '110105')", [NationalID.sample(age: 78, serial: serial)])["person_id"]!
+            "api.register_person($1, $2, $3, true, '110105')", [NationalID.sample(age: 78, serial: serial), "Wang Guilan", "13800138000"])["person_id"]!
         try await step("elder authenticated (R4)", "api.authenticate_elder($1)", [elder])
         let volunteer = try await step("volunteer Li Ming, 34, registered",
-            "api.register_person($1, 'Li Ming', '13900139000', true, '110105')", [NationalID.sample(age: 34, serial: serial + 1)])["person_id"]!
+            "api.register_person($1, $2, $3, true, '110105')", [NationalID.sample(age: 34, serial: serial + 1), "Li Ming", "13900139000"])["person_id"]!
         try await step("volunteer approved (R1: 18+, Beijing resident, trained)",
             "api.apply_volunteer($1, current_date - 14)", [volunteer])
 
@@ -180,7 +180,7 @@ public struct Demo: Sendable {
 
         say("7. A gift to a verified lineal relative (R8)")
         let mother = try await step("the volunteer's mother, 63, registered",
-            "api.register_person($1, 'Li Shufen', NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2)])["person_id"]!
+            "api.register_person($1, $2, NULL, true, '110105')", [NationalID.sample(age: 63, serial: serial + 2), "Li Shufen"])["person_id"]!
         let relationship = try await step("declared: she is his parent", "api.declare_relative($1, $2, 'parent')", [volunteer, mother])["relationship_id"]!
         try await step("verified by staff member 'demo-chaoyang' (household register)",
             "api.verify_relative('demo-chaoyang', $1, 'household register 110105-0042')", [relationship], asStaff: true)

@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import TestSupport
 import Testing
+import TimebankDatabase
 import TimebankOperations
 
 extension Bank {
@@ -204,6 +205,26 @@ extension BankSuites {
                 }
                 #expect(try await bank.balance(elder) == before)
                 #expect(try await bank.ledgerProblems().isEmpty)
+            }
+        }
+
+        /// Finding 6, the rest: any login created TEMP tables and could create objects in schema
+        /// public. A migrated database (the ACL is the database's, not its template's: a fresh
+        /// one, migrated here) lets neither any login nor a worker's.
+        @Test func finding6NoLoginCreatesTempTablesOrObjectsInPublic() async throws {
+            try await TestDatabase.with(migrated: false) { database in
+                let owner = try await database.connect()
+                _ = try await Migrator.project().migrate(owner)
+                for roles in [[], ["timebank_order"], ["timebank_api"]] {
+                    let name = "attacker_" + UUID().uuidString.prefix(8).lowercased()
+                    try await owner.execute("CREATE ROLE \(name) LOGIN" + (roles.isEmpty ? "" : " IN ROLE " + roles.joined(separator: ", ")))
+                    let connection = try await PostgresConnection.connect(database.settings.withUser(name))
+                    try await expectRefused(connection, ["CREATE TEMP TABLE stash (a int)", "CREATE TABLE public.stash (a int)",
+                                                         "CREATE FUNCTION public.now() RETURNS int LANGUAGE sql AS 'SELECT 1'"])
+                    await connection.close()
+                    try await owner.execute("DROP ROLE \(name)")
+                }
+                await owner.close()
             }
         }
 
