@@ -228,6 +228,40 @@ extension BankSuites {
             }
         }
 
+        /// Finding 10: a failing api call sent as plain SQL text (psql, a careless client) wrote the
+        /// name, ID and phone into PostgreSQL's log. The client logins run with
+        /// log_min_error_statement = panic; another login's same call (the control) is logged.
+        @Test func finding10AClientLoginsFailingPlainSQLLeavesNoPersonalDataInTheServerLog() async throws {
+            try await Bank.with(workers: false) { bank in
+                func serverLog() async throws -> String? {
+                    try? await bank.owner.query("""
+                        SELECT pg_read_file(f, greatest(0, (pg_stat_file(f)).size - 2000000), 2000000) AS log
+                          FROM (SELECT current_setting('data_directory') || '/../postgres.log' AS f) p
+                        """).first?.decode("log", as: String.self)
+                }
+                guard try await serverLog() != nil else { return }  // a server whose log the tests cannot read
+                try await LoginAdmin.ensure(bank.owner, password: nil)
+                func failingCall(_ connection: PostgresConnection) async throws -> String {
+                    let marker = "Name" + UUID().uuidString.prefix(8)
+                    // R3 refuses the ID (a wrong check digit); the name is a literal of the statement's text.
+                    let error = try await #require(throws: PostgresError.self) {
+                        try await connection.execute("SELECT api.register_person('110105194901010012', '\(marker)', NULL, true, 'nowhere')")
+                    }
+                    #expect(error.message.hasPrefix("R3: "))
+                    return marker
+                }
+                let client = try await PostgresConnection.connect(
+                    bank.database.settings.withUser("timebank_api_login").with(parameter: "role", "timebank_api"))
+                let quiet = try await failingCall(client)
+                await client.close()
+                let control = try await bank.asLogin(memberOf: ["timebank_api"], parameters: [("role", "timebank_api")]) { try await failingCall($0) }
+                try await Task.sleep(for: .milliseconds(200))
+                let log = try #require(try await serverLog())
+                #expect(log.contains(control), "the control's statement is logged: the test can see the log")
+                #expect(!log.contains(quiet), "the client login's failing statement is not")
+            }
+        }
+
         /// Finding 5: every worker logged in as the cluster's superuser with `-c role=...`, and
         /// `SET ROLE NONE` gave the superuser back. Each now has a login of its own
         /// (`timebank logins create`, `timebank up`): after `SET ROLE NONE` it is still itself,
