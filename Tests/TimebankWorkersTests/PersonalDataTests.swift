@@ -34,6 +34,8 @@ extension BankSuites {
             try await Bank.with { bank in
                 let id = NationalID.sample(age: 72, serial: 84)
                 try await bank.completed("api.register_person($1, 'Wu Fang', NULL, true, '110105')", [id])
+                // (Its account is opened by a follow-up job: let it finish before counting.)
+                try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE state NOT IN ('completed', 'discarded', 'cancelled'))")
                 let before = try await bank.footprint()
                 try await bank.asLogin(memberOf: ["timebank_api"],
                                        parameters: [(PersonalDataKey.sessionSetting, "an-attackers-own-key-0123456789-abcdefghij")]) { client in
@@ -71,7 +73,7 @@ extension BankSuites {
                     // Recorded and read in one transaction: refused, so a rollback cannot erase a read.
                     let sameTransaction = try await #require(throws: PostgresError.self) {
                         try await reader.transaction { connection in
-                            let read = try connection.query("SELECT api.record_personal_data_read($1, 'desk-9', 'an accident claim') AS id", [person])[0]
+                            let read = try connection.query("SELECT api.record_personal_data_read('city-desk', $1, 'an accident claim') AS id", [person])[0]
                                 .decode("id", as: Int64.self)
                             _ = try connection.query("SELECT * FROM api.read_personal_data($1)", [read])
                         }
@@ -79,7 +81,7 @@ extension BankSuites {
                     #expect(sameTransaction.message.hasPrefix("R23: ") && sameTransaction.detail == "field: read_id", "\(sameTransaction)")
                     #expect(try await bank.count("bank.personal_data_read WHERE person_id = $1", [person]) == 0)
                     // Recorded first (committed), then shown, and the record stays whatever the reading transaction does.
-                    let read = try await reader.query("SELECT api.record_personal_data_read($1, 'desk-9', 'an accident claim') AS id", [person])[0]
+                    let read = try await reader.query("SELECT api.record_personal_data_read('city-desk', $1, 'an accident claim') AS id", [person])[0]
                         .decode("id", as: Int64.self)
                     try await Task.sleep(for: .milliseconds(5))
                     let identity = try await reader.transaction { connection in
@@ -88,7 +90,7 @@ extension BankSuites {
                     }
                     #expect(identity.0 == id && identity.1 == "13700137000")
                 }
-                #expect(try await bank.count("bank.personal_data_read WHERE person_id = $1 AND staff = 'desk-9'", [person]) == 1)
+                #expect(try await bank.count("bank.personal_data_read WHERE person_id = $1 AND staff = 'city-desk'", [person]) == 1)
                 // Another login cannot use that read.
                 try await bank.asLogin(memberOf: ["timebank_personal_data_reader"]) { other in
                     let read = try await bank.owner.query("SELECT max(id) AS id FROM bank.personal_data_read")[0].decode("id", as: Int64.self)
@@ -105,7 +107,7 @@ extension BankSuites {
                 let id = NationalID.sample(age: 45, serial: 83)
                 let person = try await bank.completed("api.register_person($1, 'Zhou Min', '13500135000', true, '110105')", [id])["person_id"]!
                 let reader = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", "timebank_personal_data_reader"))
-                let read = try await reader.query("SELECT api.record_personal_data_read($1, 'desk-9', 'checking an accident claim') AS id", [person])[0]
+                let read = try await reader.query("SELECT api.record_personal_data_read('city-desk', $1, 'checking an accident claim') AS id", [person])[0]
                     .decode("id", as: Int64.self)
                 try await Task.sleep(for: .milliseconds(5))
                 let identity = try await reader.query("SELECT national_id, phone FROM api.read_personal_data($1)", [read])
@@ -113,16 +115,28 @@ extension BankSuites {
                 #expect(try identity[0].decode("phone", as: String.self) == "13500135000")
                 let reads = try await bank.owner.query("SELECT staff, purpose, login FROM bank.personal_data_read WHERE person_id = $1", [person])
                 #expect(reads.count == 1)
-                #expect(try reads[0].decode("staff", as: String.self) == "desk-9" && reads[0].decode("purpose", as: String.self) == "checking an accident claim")
+                #expect(try reads[0].decode("staff", as: String.self) == "city-desk" && reads[0].decode("purpose", as: String.self) == "checking an accident claim")
                 let unexplained = try await #require(throws: PostgresError.self) {
-                    try await reader.execute("SELECT api.record_personal_data_read($1, 'desk-9', '')", [person])
+                    try await reader.execute("SELECT api.record_personal_data_read('city-desk', $1, '')", [person])
                 }
                 #expect(unexplained.message.hasPrefix("R23: ") && unexplained.detail == "field: purpose")
+                // A staff act (finding 9): the member holds read_personal_data, for the person's district.
+                try await StaffAdmin.add(bank.owner, code: "dongcheng-desk", districtCode: "110101", powers: ["read_personal_data"])
+                try await StaffAdmin.add(bank.owner, code: "review-desk", districtCode: nil, powers: ["review"])
+                let before = try await bank.count("bank.personal_data_read")
+                for code in ["dongcheng-desk", "review-desk", "nobody"] {
+                    let refused = try await #require(throws: PostgresError.self) {
+                        try await reader.execute("SELECT api.record_personal_data_read($1, $2, 'curiosity')", [code, person])
+                    }
+                    #expect(refused.message.hasPrefix("R23: ") && refused.detail == "field: staff_code", "\(code): \(refused)")
+                }
+                #expect(try await bank.count("bank.personal_data_read") == before)
+                #expect(try await bank.count("bank.personal_data_read r JOIN bank.staff_member m ON m.id = r.staff_member_id WHERE m.code = 'city-desk'") == 1)
                 await reader.close()
                 // A client application, an analyst, a worker: refused.
                 for role in ["timebank_api", "timebank_analyst", "timebank_order"] {
                     let session = try await PostgresConnection.connect(bank.database.settings.with(parameter: "role", role))
-                    for sql in ["SELECT api.record_personal_data_read($1, 'x', 'y')", "SELECT * FROM api.read_personal_data($1)"] {
+                    for sql in ["SELECT api.record_personal_data_read('city-desk', $1, 'y')", "SELECT * FROM api.read_personal_data($1)"] {
                         let denied = try await #require(throws: PostgresError.self) { try await session.execute(sql, [person]) }
                         #expect(denied.code == .insufficientPrivilege, "\(role)")
                     }

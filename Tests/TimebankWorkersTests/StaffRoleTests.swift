@@ -87,7 +87,7 @@ extension BankSuites {
                     // The desk acts as staff, never as a resident, an agent or the personal-data reader;
                     // and it cannot make itself a member or a more powerful one.
                     for sql in ["SELECT api.register_person('110105194901010012', 'X', NULL, true, '110105')", "SELECT api.gift_coins(1, 2, 1)",
-                                "SELECT api.act_as_agent(1, 'a')", "SELECT * FROM api.read_personal_data(1)", "SELECT api.record_personal_data_read(1, 'x', 'y')",
+                                "SELECT api.act_as_agent(1, 'a')", "SELECT * FROM api.read_personal_data(1)", "SELECT api.record_personal_data_read('city-desk', 1, 'y')",
                                 "SELECT count(*) FROM bank.staff_member", "UPDATE bank.staff_member SET powers = '{set_budget}'",
                                 "INSERT INTO bank.staff_member (code, powers) VALUES ('me', '{set_budget}')"] {
                         let error = try await #require(throws: PostgresError.self, "\(sql)") { try await connection.query(sql) }

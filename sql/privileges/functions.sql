@@ -77,8 +77,8 @@ GRANT EXECUTE ON FUNCTION public.hmac(text, text, text) TO timebank_notification
 -- Client applications: the api schema, the client contract (0006), except
 -- reading identities (R23), which is for staff alone.
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
-REVOKE EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), api.read_personal_data(bigint) FROM timebank_api;
-GRANT EXECUTE ON FUNCTION api.record_personal_data_read(bigint, text, text), api.read_personal_data(bigint)
+REVOKE EXECUTE ON FUNCTION api.record_personal_data_read(text, bigint, text), api.read_personal_data(bigint) FROM timebank_api;
+GRANT EXECUTE ON FUNCTION api.record_personal_data_read(text, bigint, text), api.read_personal_data(bigint)
     TO timebank_personal_data_reader;
 
 -- Analysts (R23, issue 15 finding 8): aggregates only. The views call

@@ -10,7 +10,7 @@ import TimebankWorkers
 /// deleted, only deactivated, so that every recorded act keeps naming it;
 /// a code is never reused.
 public enum StaffAdmin {
-    /// Every power a member may hold (`bank.staff_member.powers`, 0024), with
+    /// Every power a member may hold (`bank.staff_member.powers`, 0024, 0026), with
     /// the acts it allows. `set_budget` and `import_registry` are city-level.
     public static let powers: KeyValuePairs<String, String> = [
         "set_budget": "R9: set a district's budget (city-level members only)",
@@ -25,6 +25,7 @@ public enum StaffAdmin {
         "decide_dispute": "R19: decide a report that a service was not given",
         "dismiss_alert": "R21: dismiss a supervision alert",
         "confirm_fraud": "R22: confirm fraud (the dishonest list)",
+        "read_personal_data": "R23: read a person's national ID and phone number (through the personal-data reader's login; each read recorded)",
     ]
 
     public struct Member: Sendable, Equatable {

@@ -317,26 +317,30 @@ $$;
 -- R23: a staff member's read of a person's national ID and phone number,
 -- in two steps so that no read goes unrecorded (issue 15, finding 4: a
 -- read recorded in the transaction that returned the data vanished with
--- its rollback). First the read is recorded, naming the staff member and
--- the purpose, in a transaction of its own; then, within 10 minutes and
--- from the same login, api.read_personal_data shows the data, and only for
--- a read some earlier transaction committed.
-CREATE OR REPLACE FUNCTION api.record_personal_data_read(person_id bigint, staff text, purpose text) RETURNS bigint
+-- its rollback). First the read is recorded, naming the staff member (who
+-- holds read_personal_data, for the person's district or the whole city:
+-- finding 9) and the purpose, in a transaction of its own; then, within 10
+-- minutes and from the same login, api.read_personal_data shows the data,
+-- and only for a read some earlier transaction committed.
+CREATE OR REPLACE FUNCTION api.record_personal_data_read(staff_code text, person_id bigint, purpose text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_variable
 DECLARE
+    member bank.staff_member := bank.acting_staff(staff_code, 'read_personal_data', 'R23');
+    p bank.person := bank.person_for('person_id', person_id);
     recorded bigint;
 BEGIN
-    PERFORM bank.person_for('person_id', person_id);
-    IF staff IS NULL OR length(btrim(staff)) NOT BETWEEN 1 AND 100 OR purpose IS NULL OR length(btrim(purpose)) NOT BETWEEN 1 AND 500 THEN
-        PERFORM bank.refuse('purpose', 'R23', 'a read of personal data names the staff member and its purpose');
+    PERFORM bank.check_staff_district(member, 'R23', ARRAY[p.district_code]);
+    IF purpose IS NULL OR length(btrim(purpose)) NOT BETWEEN 1 AND 500 THEN
+        PERFORM bank.refuse('purpose', 'R23', 'a read of personal data names its purpose');
     END IF;
-    INSERT INTO bank.personal_data_read (person_id, staff, purpose) VALUES (person_id, btrim(staff), btrim(purpose))
+    INSERT INTO bank.personal_data_read (person_id, staff, purpose, staff_member_id)
+    VALUES (person_id, member.code, btrim(purpose), member.id)
     RETURNING id INTO recorded;
     RETURN recorded;
 END
 $$;
-COMMENT ON FUNCTION api.record_personal_data_read(bigint, text, text) IS
+COMMENT ON FUNCTION api.record_personal_data_read(text, bigint, text) IS
     'R23: records a staff member''s read of a person''s national ID and phone number, with its purpose; commit, then call api.read_personal_data with the id. 记录个人信息查阅';
 
 CREATE OR REPLACE FUNCTION api.read_personal_data(read_id bigint) RETURNS TABLE (national_id text, phone text)
