@@ -21,4 +21,32 @@ public protocol BatchJobHandler: Sendable {
     /// the commit. Throwing rolls the whole batch back; each job then fails
     /// its attempt.
     func run(_ batch: [Arguments], connection: isolated PostgresConnection) throws -> [JobOutcome]
+
+    /// ``run(_:connection:)`` with what to record once the batch committed
+    /// (a default extension gives nothing): the runtime calls this one.
+    func runObservingCommit(_ batch: [Arguments], connection: isolated PostgresConnection) throws -> BatchRun
 }
+
+/// A batch's outcomes, and what to record only once its transaction has
+/// committed (issue 16: a worker frozen between its statement and its
+/// COMMIT commits late; a latency measured before the commit would not
+/// show it).
+public struct BatchRun: Sendable {
+    public var outcomes: [JobOutcome]
+    /// Called after the commit, with how long after `run` returned it came.
+    public var committed: @Sendable (_ commitDelay: Duration) -> Void
+
+    public init(outcomes: [JobOutcome], committed: @escaping @Sendable (_ commitDelay: Duration) -> Void = { _ in }) {
+        self.outcomes = outcomes
+        self.committed = committed
+    }
+}
+
+extension BatchJobHandler {
+    /// The batch run, with what to do after its commit; by default `run`'s
+    /// outcomes and nothing after.
+    public func runObservingCommit(_ batch: [Arguments], connection: isolated PostgresConnection) throws -> BatchRun {
+        BatchRun(outcomes: try run(batch, connection: connection))
+    }
+}
+

@@ -50,14 +50,16 @@ struct Executor: Sendable {
         let worker = self.worker
         let outcomes: Result<[JobOutcome], any Error>
         do {
-            outcomes = .success(try await database.withConnection { connection in
+            let (run, ranAt) = try await database.withConnection { connection in
                 try await connection.transaction { connection in
-                    let outcomes = try handler(jobs.map(\.arguments), connection)
-                    let completed = zip(jobs, outcomes).filter { $0.1 == .completed }.map(\.0)
+                    let run = try handler(jobs.map(\.arguments), connection)
+                    let completed = zip(jobs, run.outcomes).filter { $0.1 == .completed }.map(\.0)
                     try JobStore.completeInTransaction(connection, completed, worker: worker)
-                    return outcomes
+                    return (run, ContinuousClock.now)
                 }
-            })
+            }
+            run.committed(ranAt.duration(to: .now))
+            outcomes = .success(run.outcomes)
         } catch {
             outcomes = .failure(error)
         }

@@ -5,7 +5,7 @@ import PostgresClient
 public struct HandlerRegistry: Sendable {
     typealias Erased = @Sendable (_ arguments: String, _ context: JobContext) async throws -> JobOutcome
 
-    typealias ErasedBatch = @Sendable (_ arguments: [String], _ connection: isolated PostgresConnection) throws -> [JobOutcome]
+    typealias ErasedBatch = @Sendable (_ arguments: [String], _ connection: isolated PostgresConnection) throws -> BatchRun
 
     private var handlers: [String: Erased] = [:]
     private var batchHandlers: [String: ErasedBatch] = [:]
@@ -43,11 +43,11 @@ public struct HandlerRegistry: Sendable {
             } catch {
                 throw JobFailure.undecodableArguments(kind: H.kind, reason: "\(error)")
             }
-            let outcomes = try handler.run(decoded, connection: connection)
-            guard outcomes.count == decoded.count else {
-                throw JobFailure.undecodableArguments(kind: H.kind, reason: "the handler returned \(outcomes.count) outcomes for \(decoded.count) jobs")
+            let run = try handler.runObservingCommit(decoded, connection: connection)
+            guard run.outcomes.count == decoded.count else {
+                throw JobFailure.undecodableArguments(kind: H.kind, reason: "the handler returned \(run.outcomes.count) outcomes for \(decoded.count) jobs")
             }
-            return outcomes
+            return run
         }
     }
 

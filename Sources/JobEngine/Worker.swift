@@ -55,6 +55,7 @@ public actor Worker: Service {
         var handlerSettings = settings
         handlerSettings.applicationName = "\(configuration.name) handler"
         if let role = configuration.databaseRole { handlerSettings = handlerSettings.with(parameter: "role", role) }
+        handlerSettings = Self.bounded(handlerSettings, configuration)
         self.database = ConnectionPool(
             settings: handlerSettings, maximum: configuration.handlerConnections ?? min(configuration.concurrency, 16), logger: logger)
     }
@@ -84,7 +85,13 @@ public actor Worker: Service {
         settings.applicationName = "\(configuration.name) \(role)"
         if let databaseRole = configuration.databaseRole { settings = settings.with(parameter: "role", databaseRole) }
         if configuration.asynchronousCommit { settings = settings.with(parameter: "synchronous_commit", "off") }
-        return try await PostgresConnection.connect(settings, logger: logger)
+        return try await PostgresConnection.connect(Self.bounded(settings, configuration), logger: logger)
+    }
+
+    /// Every session with the configuration's timeouts (issue 16: a frozen
+    /// worker's transaction is ended within a third of a lease).
+    static func bounded(_ settings: ConnectionSettings, _ configuration: WorkerConfiguration) -> ConnectionSettings {
+        configuration.sessionTimeouts.reduce(settings) { $0.with(parameter: $1.setting, "\($1.milliseconds)") }
     }
 
     private func runUntilStopped() async throws {

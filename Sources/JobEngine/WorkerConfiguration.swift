@@ -53,6 +53,29 @@ public struct WorkerConfiguration: Sendable {
     /// what its role is granted: `timebank_settlement` for the settlement
     /// worker. The login user must be a member. Nil: the login user's own.
     public var databaseRole: String?
+    /// Issue 16: no session of the worker holds locks longer than a lease.
+    /// A session idle inside a transaction this long (its process frozen
+    /// between a batch's statement and its COMMIT: SIGSTOP, a VM pause, a
+    /// stuck client) is ended by the server, which rolls it back and frees
+    /// its row locks, so the others go on; its jobs are rescued when their
+    /// lease runs out. Nil: a third of the lease.
+    public var idleInTransactionTimeout: Duration?
+    /// The longest any statement waits for a lock (then it fails, and the
+    /// job is retried with backoff like any failure). Nil: a third of the lease.
+    public var lockTimeout: Duration?
+    /// The longest any statement runs. Nil: the lease (a statement that
+    /// runs longer has lost its jobs' leases anyway).
+    public var statementTimeout: Duration?
+
+    /// The three timeouts as the sessions' settings (milliseconds), each
+    /// derived from the lease when not set.
+    public var sessionTimeouts: [(setting: String, milliseconds: Int64)] {
+        func ms(_ duration: Duration) -> Int64 { max(1, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000) }
+        return [("idle_in_transaction_session_timeout", ms(idleInTransactionTimeout ?? lease / 3)),
+                ("lock_timeout", ms(lockTimeout ?? lease / 3)),
+                ("statement_timeout", ms(statementTimeout ?? lease))]
+    }
+
     /// Where the runtime's metrics go (the process's bootstrapped backend by default).
     public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 

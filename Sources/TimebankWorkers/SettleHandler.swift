@@ -23,26 +23,36 @@ public struct SettleHandler: BatchJobHandler {
     }
 
     public func run(_ batch: [Subject], connection: isolated PostgresConnection) throws -> [JobOutcome] {
+        try runObservingCommit(batch, connection: connection).outcomes
+    }
+
+    /// The check-out-to-credited histogram is recorded after the commit, with
+    /// the time the commit came after the statement added (issue 16: a worker
+    /// frozen before its COMMIT credits late, and the metric says so).
+    public func runObservingCommit(_ batch: [Subject], connection: isolated PostgresConnection) throws -> BatchRun {
         let rows = try connection.query(
             "SELECT service_id, minutes, deferred, credited_after_seconds FROM bank.settlement_settle($1)", [batch.map(\.id)])
         var minutes = 0, settled = 0
         var deferred: Set<Int64> = []
+        var creditedAfterSeconds: [Double] = []
         for row in rows {
             if try row.decode("deferred", as: Bool.self) {
                 deferred.insert(try row.decode("service_id", as: Int64.self))
             } else {
                 minutes += try row.decode("minutes", as: Int.self)
                 settled += 1
-                if let seconds = try row.decode("credited_after_seconds", as: Double?.self) {
-                    creditedAfter.recordNanoseconds(Int64(max(0, seconds) * 1e9))
-                }
+                if let seconds = try row.decode("credited_after_seconds", as: Double?.self) { creditedAfterSeconds.append(seconds) }
             }
         }
-        settledServices.increment(by: settled)
-        settledMinutes.increment(by: minutes)
-        guard !deferred.isEmpty else { return batch.map { _ in .completed } }
+        let after: @Sendable (Duration) -> Void = { [creditedAfter, settledServices, settledMinutes, creditedAfterSeconds, settled, minutes] delay in
+            let delaySeconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+            for seconds in creditedAfterSeconds { creditedAfter.recordNanoseconds(Int64(max(0, seconds + delaySeconds) * 1e9)) }
+            settledServices.increment(by: settled)
+            settledMinutes.increment(by: minutes)
+        }
+        guard !deferred.isEmpty else { return BatchRun(outcomes: batch.map { _ in .completed }, committed: after) }
         // The volunteer is suspended: paid nothing new; looked at again later.
         let wait = try connection.query("SELECT bank.setting('suspended_settlement_retry_minutes') AS m")[0].decode("m", as: Int.self)
-        return batch.map { deferred.contains($0.id) ? .snooze(.seconds(wait * 60)) : .completed }
+        return BatchRun(outcomes: batch.map { deferred.contains($0.id) ? .snooze(.seconds(wait * 60)) : .completed }, committed: after)
     }
 }

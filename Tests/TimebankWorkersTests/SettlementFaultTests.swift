@@ -99,6 +99,54 @@ import Testing
         } }
     }
 
+    /// Issue 16: a settlement-worker frozen (SIGSTOP) inside a batch's
+    /// transaction held the clearing account's lock for as long as it was
+    /// stopped, and nothing settled anywhere. Now the server ends its session
+    /// a third of a lease after it went idle in the transaction, the other
+    /// worker goes on, and the frozen one's jobs are rescued when their
+    /// lease runs out; woken, its late work changes nothing.
+    @Test func aFrozenSettlementWorkerStallsSettlementNoLongerThanALease() async throws {
+        try await WorkerProcess.killingOnFailure { try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let services = try await SettlementFixture.prepare(connection, services: 4000)
+            let arguments = ["--poll-milliseconds", "200", "--lease-milliseconds", "6000", "--rescue-milliseconds", "300"]
+            let frozen = try WorkerProcess.start("settlement-worker", database.settings, arguments)
+            let other = try WorkerProcess.start("settlement-worker", database.settings, arguments)
+            try await SettlementFixture.checkOut(connection, services)
+            try await waitUntil(connection, "(SELECT count(*) > 200 FROM bank.service WHERE settled_at IS NOT NULL)")
+            // Stopped until it is caught inside a transaction (its session idle in it, locks held).
+            let idleInTransaction = """
+                EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'
+                           AND state_change < now() - interval '300 milliseconds')
+                """
+            var caught = false
+            for _ in 0..<100 where !caught {
+                frozen.signal(SIGSTOP)
+                try await Task.sleep(for: .milliseconds(400))
+                caught = try await connection.query("SELECT \(idleInTransaction) AS ok")[0].decode("ok", as: Bool.self)
+                if !caught { frozen.signal(SIGCONT); try await Task.sleep(for: .milliseconds(30)) }
+            }
+            try #require(caught, "the worker was never stopped inside a transaction")
+            let stoppedAt = ContinuousClock.now
+            let settledThen = try await number(connection, "SELECT count(*) FROM bank.service WHERE settled_at IS NOT NULL")
+            try #require(settledThen < 4000, "the backlog was gone before the freeze")
+            // Settlement goes on within a third of a lease (the idle timeout), and drains while it stays stopped.
+            try await waitUntil(connection, "(SELECT count(*) > \(settledThen + 100) FROM bank.service WHERE settled_at IS NOT NULL)", timeout: .seconds(30))
+            let resumedAfter = stoppedAt.duration(to: .now)
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')",
+                                timeout: .seconds(60))
+            let drainedAfter = stoppedAt.duration(to: .now)
+            #expect(resumedAfter < .seconds(6 + 2 + 2), "resumed \(resumedAfter) after the freeze")
+            frozen.signal(SIGCONT)
+            try await Task.sleep(for: .seconds(2))
+            for worker in [frozen, other] { worker.signal(SIGTERM) }
+            for worker in [frozen, other] { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+            let minutes = try await expectEverythingSettledOnce(connection, services: 4000)
+            print("settlement frozen worker: 4000 check-outs, one worker SIGSTOPped inside a batch at \(settledThen) settled; settlement resumed after \(resumedAfter), drained after \(drainedAfter); \(minutes) minutes credited once")
+            await connection.close()
+        } }
+    }
+
     /// Issue 9: a rolling restart (SIGTERM, wait, start the new one) of
     /// every settlement replica in turn while check-outs keep arriving.
     @Test func aRollingRestartOfEverySettlementReplicaLosesNothingAndRunsNothingTwice() async throws {
