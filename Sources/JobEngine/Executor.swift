@@ -66,9 +66,22 @@ struct Executor: Sendable {
         let runTime = started.duration(to: .now)
         var completed = 0
         var unrecorded: [AttemptResult] = []
+        // A batch that failed whole (its connection died, a timeout) is one event:
+        // one line for it, not one per job (issue 16: a crash logged up to a hundred).
+        let failedWhole: Bool
+        if case .failure(let error) = outcomes {
+            failedWhole = true
+            let retrying = jobs.filter { $0.attempt < $0.maxAttempts }.count
+            logger.warning("batch failed; its jobs fail this attempt", metadata: [
+                "error": "\(error)", "job_kind": "\(jobs[0].kind)", "jobs": "\(jobs.count)", "retrying": "\(retrying)",
+                "discarded": "\(jobs.count - retrying)", "first_ids": "\(jobs.prefix(5).map(\.id))",
+            ])
+        } else {
+            failedWhole = false
+        }
         for (index, job) in jobs.enumerated() {
             let outcome = outcomes.map { $0[index] }
-            let result = Self.classify(job, outcome, backoff: backoff, logger: logger(for: job))
+            let result = Self.classify(job, outcome, backoff: backoff, logger: failedWhole ? Self.silent : logger(for: job))
             if case .success(.completed) = outcome {
                 completed += 1  // already marked so in the batch's own transaction
             } else {
@@ -78,6 +91,9 @@ struct Executor: Sendable {
         }
         return (completed, unrecorded)
     }
+
+    /// For the jobs of a batch that failed whole: its one line says it all.
+    static let silent = Logger(label: "timebank.jobs.batch", factory: { _ in SwiftLogNoOpLogHandler() })
 
     private func logger(for job: ClaimedJob) -> Logger {
         var logger = self.logger

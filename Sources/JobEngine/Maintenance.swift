@@ -68,7 +68,11 @@ struct Rescue: Service {
             try await renewal.renew()
             let rescued = try await JobStore.rescue(connection)
             metrics.rescued(rescued.count)
-            if !rescued.isEmpty { logger.warning("rescued jobs whose worker stopped renewing", metadata: ["jobs": "\(rescued)"]) }
+            // One line: how many, and a sample (issue 16: every id on one line ran to a kilobyte).
+            if !rescued.isEmpty {
+                logger.warning("rescued jobs whose worker stopped renewing",
+                               metadata: ["jobs": "\(rescued.count)", "sample_ids": "\(rescued.prefix(5).map { $0 })"])
+            }
         }
     }
 }

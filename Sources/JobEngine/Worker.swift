@@ -94,8 +94,36 @@ public actor Worker: Service {
         configuration.sessionTimeouts.reduce(settings) { $0.with(parameter: $1.setting, "\($1.milliseconds)") }
     }
 
+    /// The first connection, waiting for the database while it is
+    /// unreachable (issue 16: a worker started before its database, or
+    /// during a restart or failover, waits instead of exiting), with
+    /// backoff, saying so once a minute; nil if the worker is stopped
+    /// meanwhile. A refusal waiting cannot cure (a wrong password, a missing
+    /// database or role) ends it at once, as before.
+    private func connectWaitingForTheDatabase(_ role: String) async throws -> PostgresConnection? {
+        let since = ContinuousClock.now
+        var lastSaid: ContinuousClock.Instant?
+        var delay: Duration = .milliseconds(250)
+        while !stopping {
+            do {
+                let connection = try await connect(role)
+                if lastSaid != nil { logger.info("the database answers; starting", metadata: ["waited": "\(since.duration(to: .now))"]) }
+                return connection
+            } catch let error as PostgresError where error.isTransientConnectFailure {
+                if lastSaid.map({ $0.duration(to: .now) >= .seconds(60) }) ?? true {
+                    logger.warning("the database does not answer; waiting for it (said again each minute)",
+                                   metadata: ["error": "\(error)", "waited": "\(since.duration(to: .now))"])
+                    lastSaid = .now
+                }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        return nil
+    }
+
     private func runUntilStopped() async throws {
-        let completerConnection = try await connect("completer")
+        guard let completerConnection = try await connectWaitingForTheDatabase("completer") else { return }
         let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
         let maintenanceConnection = try await connect("maintenance")
         try await WorkerRegistry.register(maintenanceConnection, id: instanceID, host: host, configuration: configuration)

@@ -122,4 +122,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// SQLSTATE codes with which the server tells a client it is going away.
     static let connectionEndingCodes: Set<Code> = [.adminShutdown, .crashShutdown, .cannotConnectNow]
+
+    /// A failure to connect that waiting can cure: the server is not
+    /// reachable (not up yet, restarting, failing over) or not yet accepting
+    /// connections. Not a wrong password, nor a missing database or role.
+    public var isTransientConnectFailure: Bool {
+        switch kind {
+        case .connect(.hostUnreachable): return true
+        case .connect(.other):
+            return ["starting up", "shutting down", "in recovery", "not accepting connections", "too many clients", "server closed the connection"]
+                .contains { message.contains($0) }
+        case .server: return code.map(Self.connectionEndingCodes.contains) == true
+        default: return false
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 @testable import JobEngine
 import PostgresClient
 import TestSupport
@@ -273,4 +274,71 @@ struct NoopJob: JobHandler {
     struct Arguments: Codable, Sendable {}
     static let kind = "noop"
     func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome { .completed }
+}
+
+/// Issue 16: one line per event. A batch that fails whole (its connection
+/// died, a timeout) logged one warning per job; now one for the batch.
+@Suite struct BatchFailureLogTests {
+    /// Lines logged, for the test to count.
+    final class Lines: @unchecked Sendable {
+        let lock = NSLock()
+        var all: [String] = []
+        func add(_ line: String) { lock.withLock { all.append(line) } }
+        func count(_ text: String) -> Int { lock.withLock { all.filter { $0.contains(text) }.count } }
+    }
+
+    struct Capturing: LogHandler {
+        let lines: Lines
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            lines.add("\(level) \(message) \((metadata ?? [:]).merging(self.metadata) { a, _ in a })")
+        }
+    }
+
+    /// Fails its first batch whole, then completes every job.
+    struct FailsOnce: BatchJobHandler {
+        struct Arguments: Codable, Sendable { var n: Int }
+        static let kind = "fails_once"
+        let calls: Lines
+        struct ConnectionDied: Error {}
+        func run(_ batch: [Arguments], connection: isolated PostgresConnection) throws -> [JobOutcome] {
+            calls.add("call")
+            if calls.count("call") == 1 { throw ConnectionDied() }
+            return batch.map { _ in .completed }
+        }
+    }
+
+    @Test func aBatchThatFailsWholeLogsOneLineNotOnePerJob() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            _ = try await connection.enqueueMany(kind: FailsOnce.kind, arguments: (0..<20).map { FailsOnce.Arguments(n: $0) })
+            let lines = Lines()
+            var configuration = WorkerConfiguration(name: "test", queues: ["default"])
+            configuration.concurrency = 1
+            configuration.claimBatch = 20
+            configuration.pollInterval = .milliseconds(100)
+            configuration.promoteInterval = .milliseconds(50)
+            configuration.backoff = Backoff(base: .milliseconds(20), maximum: .milliseconds(100))
+            var registry = HandlerRegistry()
+            registry.register(FailsOnce(calls: Lines()))
+            let worker = try Worker(configuration: configuration, settings: database.settings, registry: registry,
+                                    logger: Logger(label: "test", factory: { _ in Capturing(lines: lines) }))
+            let task = Task { try await worker.run() }
+            try await eventually(connection, "SELECT count(*) = 20 FROM jobs.job WHERE state = 'completed'")
+            await worker.beginShutdown()
+            try await task.value
+            #expect(lines.count("batch failed") == 1, "\(lines.all)")
+            #expect(lines.count("job failed") == 0, "\(lines.all)")
+            // The failed batch's jobs each recorded the failure, and ran again.
+            let failed = try await connection.query("SELECT count(*) AS n FROM jobs.job WHERE errors <> '[]' AND attempt = 2")[0].decode("n", as: Int.self)
+            #expect(failed >= 1 && lines.all.contains { $0.contains("batch failed") && $0.contains("\"jobs\": \(failed)") || $0.contains("jobs: \(failed)") },
+                    "\(failed): \(lines.all)")
+            await connection.close()
+        }
+    }
 }

@@ -1,5 +1,8 @@
 import DevCluster
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import PostgresClient
 import TestSupport
 import TimebankOperations
@@ -145,6 +148,58 @@ import Testing
             print("settlement frozen worker: 4000 check-outs, one worker SIGSTOPped inside a batch at \(settledThen) settled; settlement resumed after \(resumedAfter), drained after \(drainedAfter); \(minutes) minutes credited once")
             await connection.close()
         } }
+    }
+
+    /// Issue 16: a worker started while its database is down exited after
+    /// 0.3 s ("Connection refused"). Now it waits, alive (/healthz 200) and
+    /// not ready (/readyz 503), says so once, and works once the database
+    /// answers; a login that does not exist still ends it at once.
+    @Test func aWorkerStartedBeforeItsDatabaseWaitsForItAndThenWorks() async throws {
+        let cluster = LocalCluster(home: URL(fileURLWithPath: "/tmp/timebank-settle-late-\(UUID().uuidString.prefix(8))"))
+        defer { try? cluster.stop(); try? FileManager.default.removeItem(at: cluster.home) }
+        let settings = ConnectionSettings(conninfo: try await cluster.start())
+        try await WorkerProcess.killingOnFailure {
+            var connection = try await PostgresConnection.connect(settings)
+            try await Migrator.project().migrate(connection)
+            let services = try await SettlementFixture.prepare(connection, services: 300, elders: 50, volunteers: 100)
+            await connection.close()
+            try cluster.stop()
+
+            let worker = try WorkerProcess.start("settlement-worker", settings, [
+                "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300", "--metrics-port", "0"])
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                if let range = worker.output.range(of: #"port=(\d+)"#, options: .regularExpression) {
+                    port = Int(worker.output[range].dropFirst("port=".count))
+                } else { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            let metrics = try #require(port, "the metrics port in \(worker.log)")
+            func status(_ path: String) async throws -> Int {
+                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(metrics)\(path)")!)
+                request.timeoutInterval = 5
+                return ((try await URLSession.shared.data(for: request)).1 as? HTTPURLResponse)?.statusCode ?? 0
+            }
+            try await Task.sleep(for: .seconds(3))
+            #expect(kill(worker.pid, 0) == 0, "still running while the database is down: \(worker.output.suffix(1500))")
+            #expect(try await status("/healthz") == 200)
+            #expect(try await status("/readyz") == 503)
+            #expect(worker.output.components(separatedBy: "the database does not answer").count - 1 == 1, "said once: \(worker.output.suffix(1500))")
+
+            _ = try await cluster.start()
+            connection = try await PostgresConnection.connect(settings)
+            try await SettlementFixture.checkOut(connection, services)
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')", timeout: .seconds(60))
+            #expect(try await status("/readyz") == 200)
+            worker.signal(SIGTERM)
+            #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
+            _ = try await expectEverythingSettledOnce(connection, services: 300)
+
+            // What waiting cannot cure ends the worker at once, naming it.
+            let stranger = try WorkerProcess.start("settlement-worker", settings.withUser("nobody_at_all"), [])
+            #expect(await stranger.wait() != 0)
+            #expect(stranger.output.contains("nobody_at_all"), "\(stranger.output.suffix(1500))")
+            await connection.close()
+        }
     }
 
     /// Issue 9: a rolling restart (SIGTERM, wait, start the new one) of
