@@ -113,6 +113,11 @@ public actor PostgresConnection {
         try configureSession()
     }
 
+    /// libpq's keepalive settings every session gets unless its conninfo names them.
+    static let deadConnectionDetection: [(String, String)] = [
+        ("keepalives", "1"), ("keepalives_idle", "10"), ("keepalives_interval", "3"), ("keepalives_count", "3"), ("tcp_user_timeout", "15000"),
+    ]
+
     /// One libpq connect with our keywords; the caller's conninfo is
     /// expanded from the first `dbname`, a `database` override comes after it.
     static func openSession(_ settings: ConnectionSettings) throws -> OpaquePointer {
@@ -125,6 +130,16 @@ public actor PostgresConnection {
         if let options = settings.optionsValue {
             keywords.append("options")
             values.append(options)
+        }
+        // Issue 16: a connection open but dead (a primary lost with its
+        // machine, a cut network) is found within seconds, not at the
+        // kernel's two-hour keepalive: TCP keepalives after 10 s idle, and
+        // unacknowledged data given up after 15 s, unless the conninfo says
+        // otherwise. (A listening producer also runs a statement every poll
+        // interval, which tcp_user_timeout bounds.)
+        for (keyword, value) in Self.deadConnectionDetection where !settings.conninfo.contains(keyword) {
+            keywords.append(keyword)
+            values.append(value)
         }
         let conn = withCStrings(keywords) { keywordPointers in
             withCStrings(values) { valuePointers in

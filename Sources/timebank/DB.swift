@@ -14,12 +14,21 @@ struct DB: AsyncParsableCommand {
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the local cluster if needed, start it, and print its DATABASE_URL.",
-            discussion: "With --replica, also a streaming replica of it (read-only, its own port), whose URL is printed instead: point analysts' heavy reports at it.")
+            discussion: """
+                With --replica, also a streaming replica of it (read-only, its own port), whose URL is printed instead: point analysts' heavy reports at it. \
+                With --ha, instead a high-availability cluster (in <home>/ha): etcd and three PostgreSQL nodes managed by Patroni, synchronous mode on; \
+                it prints the multi-host URL (target_session_attrs=read-write) that follows the primary through a failover.
+                """)
 
         @Flag(help: "Also create and start a streaming replica; print its URL.") var replica = false
+        @Flag(help: "A Patroni cluster of three nodes and etcd instead (needs patroni and etcd-server: scripts/install-deps).") var ha = false
 
         func run() async throws {
             let cluster = LocalCluster.forCheckout()
+            if ha {
+                print(try await LocalHACluster(home: cluster.home.appendingPathComponent("ha")).start())
+                return
+            }
             print(replica ? try await cluster.startReplica() : try await cluster.start())
         }
     }
@@ -27,8 +36,12 @@ struct DB: AsyncParsableCommand {
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop the local cluster (fast shutdown).")
 
+        @Flag(help: "Stop the HA cluster (--ha of start) instead.") var ha = false
+
         func run() throws {
-            try LocalCluster.forCheckout().stop()
+            let cluster = LocalCluster.forCheckout()
+            if ha { try LocalHACluster(home: cluster.home.appendingPathComponent("ha")).stop(); return }
+            try cluster.stop()
         }
     }
 
