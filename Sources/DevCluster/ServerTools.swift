@@ -75,7 +75,8 @@ public struct ServerTools {
         if let runAs { try Self.runTool("/bin/chown", [runAs, file.path]) }
     }
 
-    private static func ensureServerUser() throws -> String {
+    /// The unprivileged OS user the server's programs (and PgBouncer) run as when we are root.
+    static func ensureServerUser() throws -> String {
         for name in ["postgres", "timebank"] where getpwnam(name) != nil { return name }
         try runTool("/usr/sbin/useradd", ["--system", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "timebank"])
         return "timebank"

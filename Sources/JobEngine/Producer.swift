@@ -70,7 +70,7 @@ actor Producer {
         while true {
             do {
                 // Once listening, the connection re-listens by itself after a reconnect.
-                if !listening {
+                if !listening && configuration.listens {
                     try await connection.listen("jobs_" + queue)
                     listening = true
                 }
@@ -82,7 +82,8 @@ actor Producer {
                         connection, queue: queue, limit: wanted, worker: worker, lease: configuration.lease)
                     start(slots.claimed(jobs, isBatchKind: executor.isBatchKind))
                     let queueLooksEmpty = jobs.count < wanted
-                    if queueLooksEmpty != idle {
+                    // Poll only: no one to notify, so no idle registration (issue 16, item 5).
+                    if configuration.listens && queueLooksEmpty != idle {
                         try await JobStore.setIdle(connection, queue: queue, worker: worker, idle: queueLooksEmpty)
                         idle = queueLooksEmpty
                         // A job enqueued between the claim and the flag sent

@@ -52,10 +52,7 @@ public actor Worker: Service {
         logger[metadataKey: "worker"] = "\(instanceID)"
         self.logger = logger
         self.metrics = JobMetrics(factory: configuration.metricsFactory)
-        var handlerSettings = settings
-        handlerSettings.applicationName = "\(configuration.name) handler"
-        if let role = configuration.databaseRole { handlerSettings = handlerSettings.with(parameter: "role", role) }
-        handlerSettings = Self.bounded(handlerSettings, configuration)
+        let handlerSettings = configuration.sessionSettings(settings, for: .handler, applicationName: "\(configuration.name) handler")
         self.database = ConnectionPool(
             settings: handlerSettings, maximum: configuration.handlerConnections ?? min(configuration.concurrency, 16), logger: logger)
     }
@@ -80,12 +77,9 @@ public actor Worker: Service {
         logger.info("shutting down: no new claims", metadata: ["running": "\(running)"])
     }
 
-    private func connect(_ role: String) async throws -> PostgresConnection {
-        var settings = self.settings
-        settings.applicationName = "\(configuration.name) \(role)"
-        if let databaseRole = configuration.databaseRole { settings = settings.with(parameter: "role", databaseRole) }
-        if configuration.asynchronousCommit { settings = settings.with(parameter: "synchronous_commit", "off") }
-        return try await PostgresConnection.connect(Self.bounded(settings, configuration), logger: logger)
+    private func connect(_ role: String, for use: WorkerConfiguration.SessionUse = .runtime) async throws -> PostgresConnection {
+        let settings = configuration.sessionSettings(self.settings, for: use, applicationName: "\(configuration.name) \(role)")
+        return try await PostgresConnection.connect(settings, logger: logger)
     }
 
     /// Every session with the configuration's timeouts (issue 16: a frozen
@@ -124,6 +118,7 @@ public actor Worker: Service {
 
     private func runUntilStopped() async throws {
         guard let completerConnection = try await connectWaitingForTheDatabase("completer") else { return }
+        try await PoolerCheck.verify(completerConnection, configuration)
         let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
         let maintenanceConnection = try await connect("maintenance")
         try await WorkerRegistry.register(maintenanceConnection, id: instanceID, host: host, configuration: configuration)
@@ -132,7 +127,7 @@ public actor Worker: Service {
         var producers: [Producer] = []
         for queue in configuration.queues {
             producers.append(Producer(
-                queue: queue, connection: try await connect("producer \(queue)"), worker: instanceID, configuration: configuration,
+                queue: queue, connection: try await connect("producer \(queue)", for: .producer), worker: instanceID, configuration: configuration,
                 executor: executor, completer: completer, tally: tally, logger: logger,
                 onCancelled: { [weak self] in await self?.beginShutdown() }))
         }

@@ -48,6 +48,15 @@ public struct WorkerConfiguration: Sendable {
     /// Connections the handlers share (``JobContext/database``); a job
     /// beyond them waits for one. Nil: as many as `concurrency`, at most 16.
     public var handlerConnections: Int?
+    /// Issue 16, item 5: a transaction pooler between the worker and
+    /// PostgreSQL (``Pooler``, WorkerConfiguration+Pooling.swift).
+    public var pooler: Pooler = .none
+    /// A conninfo straight to PostgreSQL for the producers' sessions (they
+    /// LISTEN, which needs a session of its own), when the rest go through a pooler.
+    public var listenConninfo: String?
+    /// No LISTEN at all: producers find jobs by polling every `pollInterval`
+    /// (River's PollOnly), and register no idle worker (so no enqueue NOTIFYs for them).
+    public var pollOnly = false
     /// The database role every session of the worker acts as (`SET ROLE`
     /// at connect, and again after a reconnect), so that it can touch only
     /// what its role is granted: `timebank_settlement` for the settlement
@@ -101,6 +110,7 @@ public struct WorkerConfiguration: Sendable {
         try check(lease >= .seconds(1), "lease: must be at least 1 s")
         try check(rescueInterval > .zero && promoteInterval > .zero && pruneInterval > .zero, "intervals must be positive")
         try check(shutdownGrace >= .zero, "shutdown grace: must not be negative")
+        try validatePooling()
     }
 }
 

@@ -17,6 +17,9 @@ public struct ConnectionSettings: Sendable, CustomStringConvertible {
     /// A database name that overrides the one in ``conninfo`` (libpq applies
     /// a later `dbname` keyword over the expanded conninfo).
     public var database: String?
+    /// Named statements cached per session, or none (behind a transaction
+    /// pooler): see ``PreparedStatements``.
+    public var preparedStatements: PreparedStatements = .named
     /// Server settings for every session, sent at connect time (libpq's
     /// `options`, as `-c name=value`), so that a session that reconnects
     /// gets them again: e.g. `role` for a worker's database role. They

@@ -34,7 +34,19 @@ extension PostgresConnection {
         // the same pipeline and remembered once it succeeds.
         var newlyPrepared: [(StatementCache.Key, ContiguousArray<CChar>)] = []
         var expectsPrepareResult: [Bool] = []
+        let unnamed = settings.preparedStatements == .unnamed
         for (statement, parameters) in zip(statements, encoded) {
+            if unnamed {
+                // Parse, bind and execute as the unnamed statement: nothing outlives the transaction.
+                let sent = parameters.types.withUnsafeBufferPointer { types in
+                    parameters.withCArrays { values, lengths, formats in
+                        PQsendQueryParams(conn, statement.sql, Int32(parameters.count), types.baseAddress, values, lengths, formats, 0)
+                    }
+                }
+                guard sent == 1 else { throw abandonPipeline(conn) }
+                expectsPrepareResult.append(false)
+                continue
+            }
             let key = StatementCache.Key(sql: statement.sql, types: parameters.types)
             var name = self.statements.name(for: key) ?? newlyPrepared.first(where: { $0.0 == key })?.1
             var sentPrepare = false

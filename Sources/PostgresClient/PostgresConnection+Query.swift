@@ -4,11 +4,14 @@ extension PostgresConnection {
     /// Runs one parameterised statement (`$1..$n`) and returns its rows.
     ///
     /// The statement is prepared once per session and cached, so a
-    /// statement run again pays no parse or plan.
+    /// statement run again pays no parse or plan; with
+    /// ``PreparedStatements/unnamed`` it is sent unnamed each time.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> QueryResult {
         let encoded = try EncodedParameters(parameters)
         let conn = try ensureSession()
+        // Behind a transaction pooler a name would outlive the server session it was made on.
+        if settings.preparedStatements == .unnamed { return try executeUnprepared(sql, encoded, conn) }
         let key = StatementCache.Key(sql: sql, types: encoded.types)
         if let name = statements.name(for: key) {
             do {

@@ -52,6 +52,12 @@ public struct WorkerOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (env TIMEBANK_LOG_LEVEL).") public var logLevel = "info"
     @Option(help: ArgumentHelp("Serve Prometheus metrics (/metrics) and health (/healthz, /readyz) on this port (0: any free one; env TIMEBANK_METRICS_PORT).", valueName: "port"))
     public var metricsPort: Int?
+    // Issue 16, item 5: behind PgBouncer (WorkerOptions+Pooling.swift).
+    @Option(help: ArgumentHelp("What is between the worker and PostgreSQL: none, or transaction (a transaction pooler such as PgBouncer: unnamed statements, no session settings, no LISTEN through it; env TIMEBANK_POOLER).", valueName: "mode"))
+    public var pooler: String?
+    @Option(help: ArgumentHelp("With --pooler transaction: a URL straight to PostgreSQL for the producers' LISTEN sessions (env TIMEBANK_LISTEN_URL).", valueName: "url"))
+    public var listenUrl: String?
+    @Flag(help: "Do not LISTEN: find jobs by polling every --poll-milliseconds (env TIMEBANK_POLL_ONLY=true).") public var pollOnly = false
 
     public init() {}
 
@@ -76,7 +82,7 @@ public struct WorkerOptions: ParsableArguments {
         // The description was made before the bootstrap: its factory is the no-op one.
         configuration.metricsFactory = MetricsSystem.factory
         try apply(to: &configuration, environment: environment)
-        let settings = try await database.resolve(applicationName: worker.name)
+        let settings = configuration.pooled(try await database.resolve(applicationName: worker.name))
         let logger = Logger(label: "timebank.\(worker.name)")
         let registry = try await worker.handlers(settings)
         let runtime = try Worker(
@@ -103,6 +109,7 @@ public struct WorkerOptions: ParsableArguments {
         ("--rescue-milliseconds", "TIMEBANK_RESCUE_MILLISECONDS"), ("--heartbeat-milliseconds", "TIMEBANK_HEARTBEAT_MILLISECONDS"),
         ("--gone-after-milliseconds", "TIMEBANK_GONE_AFTER_MILLISECONDS"), ("--database-role", "TIMEBANK_DATABASE_ROLE"),
         ("--log-level", "TIMEBANK_LOG_LEVEL"), ("--metrics-port", "TIMEBANK_METRICS_PORT"),
+        ("--pooler", "TIMEBANK_POOLER"), ("--listen-url", "TIMEBANK_LISTEN_URL"), ("--poll-only", "TIMEBANK_POLL_ONLY"),
     ]
 
     /// The tuning flags, else their environment variables, else the worker's defaults.
@@ -124,6 +131,7 @@ public struct WorkerOptions: ParsableArguments {
         if let role: String = try Self.setting(databaseRole, "TIMEBANK_DATABASE_ROLE", environment) {
             configuration.databaseRole = role == "none" ? nil : role
         }
+        try applyPooling(to: &configuration, environment: environment)
         try configuration.validate()
     }
 

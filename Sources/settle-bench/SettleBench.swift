@@ -32,6 +32,9 @@ struct SettleBench: AsyncParsableCommand {
     var concurrency: String?
     @Option(help: ArgumentHelp("Also draw throughput by processes and concurrency, beside pgbench, as an SVG chart here.", valueName: "file"))
     var chart: String?
+    @Option(help: ArgumentHelp("Issue 16: run the workers through a PgBouncer (transaction mode) started in front of the server, as the settlement login, with their LISTEN sessions direct (listen-direct) or none (poll-only).", valueName: "listening"))
+    var pgbouncer: WorkerRoute.Listening?
+    @Option(help: "With --pgbouncer: server connections per database and user (PgBouncer's default_pool_size).") var pgbouncerPoolSize = 20
 
     func workerArguments(concurrency: Int?) -> [String] {
         (claimBatch.map { ["--claim-batch", String($0)] } ?? []) + (concurrency.map { ["--concurrency", String($0)] } ?? [])
@@ -39,22 +42,24 @@ struct SettleBench: AsyncParsableCommand {
 
     func run() async throws {
         let server = ConnectionSettings(conninfo: databaseURL, applicationName: "settle-bench")
+        let route = try await workerRoute(server)
+        defer { route.bouncer?.stop() }
         let concurrencies: [Int?] = concurrency.map { $0.split(separator: ",").compactMap { Int($0) } } ?? [nil]
-        print("settle-bench: \(services) services per run, processes \(processes), concurrency \(concurrency ?? "the worker's own")")
+        print("settle-bench: \(services) services per run, processes \(processes), concurrency \(concurrency ?? "the worker's own"), workers \(route.label)")
         var rows: [(String, Double, String)] = []
         var measured: [ScalingChart.Point] = []
         for workerConcurrency in concurrencies {
             let label = workerConcurrency.map { "concurrency \($0)" } ?? "default concurrency"
             for count in processes.split(separator: ",").compactMap({ Int($0) }) {
                 let settings = try await freshDatabase(server, "settle_bench")
-                let drain = try await runDrain(settings, processes: count, arguments: workerArguments(concurrency: workerConcurrency))
+                let drain = try await runDrain(settings, processes: count, arguments: workerArguments(concurrency: workerConcurrency), route: route)
                 print(String(format: "ours, %d process(es), %@: %.0f settlements/s (%d in %.2f s); check-out to credited in that backlog p50/p95/p99 %@",
                              count, label, drain.rate, services, drain.seconds, drain.latency))
                 rows.append(("ours, \(count) settlement-worker process(es), \(label), backlog of \(services)", drain.rate, drain.latency))
                 measured.append(ScalingChart.Point(processes: count, series: label, rate: drain.rate))
                 guard pacedServices > 0 else { continue }
                 let paced = try await runPaced(try await freshDatabase(server, "settle_bench"), processes: count,
-                                               arguments: workerArguments(concurrency: workerConcurrency))
+                                               arguments: workerArguments(concurrency: workerConcurrency), route: route)
                 print("ours, \(count) process(es), \(label), \(pacedRate) check-outs/s: check-out to credited p50/p95/p99 \(paced)")
                 rows.append(("ours, \(count) process(es), \(label), paced at \(pacedRate)/s", Double(pacedRate), paced))
             }
@@ -90,13 +95,13 @@ struct SettleBench: AsyncParsableCommand {
         return settings
     }
 
-    func startWorkers(_ settings: ConnectionSettings, _ count: Int, _ workerArguments: [String]) throws -> [pid_t] {
+    func startWorkers(_ settings: ConnectionSettings, _ count: Int, _ workerArguments: [String], _ route: WorkerRoute) throws -> [pid_t] {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("settlement-worker").path
         var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = settings.conninfoWithDatabase
+        environment["DATABASE_URL"] = route.databaseURL(settings)
         return try (0..<count).map { _ in
-            try ChildProcess.spawn(executable, ["--log-level", "warning"] + workerArguments, environment: environment,
+            try ChildProcess.spawn(executable, ["--log-level", "warning"] + workerArguments + route.arguments(settings), environment: environment,
                                    logFile: "/tmp/settle-bench-worker.log")
         }
     }
@@ -106,7 +111,15 @@ struct SettleBench: AsyncParsableCommand {
         for pid in pids { _ = await ChildProcess.exitStatus(of: pid) }
     }
 
-    func waitIdle(_ connection: PostgresConnection, _ count: Int) async throws {
+    func waitIdle(_ connection: PostgresConnection, _ count: Int, _ route: WorkerRoute) async throws {
+        // Poll only: no idle registrations; started (registered) and one poll interval on, they are polling.
+        if route.pollOnly {
+            while try await connection.query("SELECT count(*) AS n FROM jobs.worker_instance WHERE stopped_at IS NULL AND gone_at IS NULL")[0]
+                .decode("n", as: Int.self) < count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return try await Task.sleep(for: .seconds(1))
+        }
         while try await connection.query("SELECT count(*) AS n FROM jobs.idle_worker WHERE queue = 'settlement'")[0]
             .decode("n", as: Int.self) < count {
             try await Task.sleep(for: .milliseconds(20))
@@ -139,12 +152,12 @@ struct SettleBench: AsyncParsableCommand {
         return String(format: "%.1f / %.1f / %.1f ms", p[0], p[1], p[2])
     }
 
-    func runDrain(_ settings: ConnectionSettings, processes count: Int, arguments: [String]) async throws -> (rate: Double, seconds: Double, latency: String) {
+    func runDrain(_ settings: ConnectionSettings, processes count: Int, arguments: [String], route: WorkerRoute) async throws -> (rate: Double, seconds: Double, latency: String) {
         let connection = try await PostgresConnection.connect(settings)
         let ids = try await SettlementFixture.prepare(connection, services: services)
         try await connection.executeScript("VACUUM ANALYZE")
-        let workers = try startWorkers(settings, count, arguments)
-        try await waitIdle(connection, count)
+        let workers = try startWorkers(settings, count, arguments, route)
+        try await waitIdle(connection, count, route)
         for chunk in stride(from: 0, to: ids.count, by: 1000) {
             try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
         }
@@ -162,12 +175,12 @@ struct SettleBench: AsyncParsableCommand {
         return (Double(ids.count) / seconds, seconds, text)
     }
 
-    func runPaced(_ settings: ConnectionSettings, processes count: Int, arguments: [String]) async throws -> String {
+    func runPaced(_ settings: ConnectionSettings, processes count: Int, arguments: [String], route: WorkerRoute) async throws -> String {
         let connection = try await PostgresConnection.connect(settings)
         let ids = try await SettlementFixture.prepare(connection, services: pacedServices, elders: 100, volunteers: 5000)
         try await connection.executeScript("VACUUM ANALYZE")
-        let workers = try startWorkers(settings, count, arguments)
-        try await waitIdle(connection, count)
+        let workers = try startWorkers(settings, count, arguments, route)
+        try await waitIdle(connection, count, route)
         // Ten check-outs every 10 ms at 1,000/s: small transactions, as check-outs come.
         let perTick = max(1, pacedRate / 100)
         let clock = ContinuousClock()
@@ -212,6 +225,17 @@ struct SettleBench: AsyncParsableCommand {
         micros.sort()
         func at(_ q: Double) -> Double { micros.isEmpty ? 0 : Double(micros[min(micros.count - 1, Int(q * Double(micros.count)))]) / 1000 }
         return (tps, String(format: "%.1f / %.1f / %.1f ms", at(0.5), at(0.95), at(0.99)))
+    }
+
+    /// Direct, or a PgBouncer started for the run (the logins made first: the pooled workers log in as theirs).
+    func workerRoute(_ server: ConnectionSettings) async throws -> WorkerRoute {
+        guard let pgbouncer else { return .direct }
+        // A migrated database first: the logins' group roles are the migrations'.
+        let admin = try await PostgresConnection.connect(try await freshDatabase(server, "settle_bench"))
+        try await LoginAdmin.ensure(admin, password: nil)
+        await admin.close()
+        let bouncer = try await PgBouncer.start(inFrontOf: server, users: [WorkerRoute.login], poolSize: pgbouncerPoolSize)
+        return WorkerRoute(bouncer: bouncer, listening: pgbouncer)
     }
 
     /// A new, empty database (dropped first if it exists).

@@ -12,7 +12,9 @@ struct Logins: AsyncParsableCommand {
         discussion: """
             Each login is a member of its group role only (timebank_settlement_login of timebank_settlement, ...): \
             no superuser, no owner, no CREATEROLE. `create` makes the missing ones and puts the others back to that; \
-            with --password-environment, each gets the password that variable holds (else none: pg_hba.conf decides).
+            with --password-environment, each gets the password that variable holds (else none: pg_hba.conf decides). \
+            A worker's login also gets its worker's session timeouts (ALTER ROLE ... SET idle_in_transaction_session_timeout, \
+            lock_timeout, statement_timeout), which a worker behind a transaction pooler (--pooler transaction) cannot set itself.
             """,
         subcommands: [Create.self, List.self], defaultSubcommand: List.self)
 

@@ -28,6 +28,19 @@ import TimebankWorkers
         #expect(error.message.contains("TIMEBANK_CLAIM_BATCH"))
     }
 
+    /// Issue 16, item 5: LISTEN needs a session, which a transaction pooler does not keep.
+    @Test func behindATransactionPoolerListeningNeedsADirectURLOrPollingOnly() throws {
+        let error = try #require(throws: ConfigurationError.self) { try configured(["--pooler", "transaction"], [:]) }
+        #expect(error.message.contains("listen URL") && error.message.contains("poll only"))
+        let polling = try configured([], ["TIMEBANK_POOLER": "transaction", "TIMEBANK_POLL_ONLY": "true"])
+        #expect(polling.pooler == .transaction && polling.pollOnly && polling.listenConninfo == nil)
+        let listening = try configured(["--pooler", "transaction", "--listen-url", "postgresql://w@db:5432/timebank"], [:])
+        #expect(listening.listenConninfo == "postgresql://w@db:5432/timebank" && !listening.pollOnly)
+        #expect(throws: ConfigurationError.self) { try configured(["--poll-only", "--listen-url", "postgresql://w@db/timebank"], [:]) }
+        #expect(throws: ValidationError.self) { try configured(["--pooler", "session"], [:]) }
+        #expect(throws: ValidationError.self) { try configured([], ["TIMEBANK_POLL_ONLY": "sometimes"]) }
+    }
+
     @Test func everyTuningFlagHasItsVariable() throws {
         let help = WorkerOptions.helpMessage()
         for (flag, variable) in WorkerOptions.environmentVariables {

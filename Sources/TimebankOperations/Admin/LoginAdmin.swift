@@ -57,6 +57,13 @@ public enum LoginAdmin {
             try await connection.execute(
                 "ALTER ROLE \(login.name) LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS \(secret)")
             try await connection.execute("GRANT \(login.group) TO \(login.name)")
+            if let kind = WorkerKind.allCases.first(where: { $0.databaseRole == login.group }) {
+                // Issue 16, item 5: a worker behind a transaction pooler cannot set its session
+                // timeouts itself (PoolerCheck); its login starts every session with its defaults'.
+                for (setting, milliseconds) in kind.configuration().sessionTimeouts {
+                    try await connection.execute("ALTER ROLE \(login.name) SET \(setting) = \(milliseconds)")
+                }
+            }
             if login.quietErrors {
                 // A superuser's setting (log_min_error_statement is one): a DBA without superuser sets it by hand.
                 _ = try? await connection.execute("ALTER ROLE \(login.name) SET log_min_error_statement = panic")
