@@ -25,6 +25,8 @@ actor Producer {
     private var tasks: [Attempt: Task<Void, Never>] = [:]
     private struct Attempt: Hashable { var id: Int64; var attempt: Int }
     private var drained: CheckedContinuation<Void, Never>?
+    /// This producer's own channel, for the liveness probe (``ListenLiveness``).
+    private let livenessChannel = "timebank_liveness_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
 
     init(queue: String, connection: PostgresConnection, worker: String, configuration: WorkerConfiguration, executor: Executor,
          completer: Completer, tally: WorkerTally, logger: Logger, onCancelled: @escaping @Sendable () async -> Void) {
@@ -67,11 +69,13 @@ actor Producer {
         var idle = false
         var listening = false
         var failures = 0
+        var liveness = ListenLiveness(interval: max(configuration.pollInterval * 10, .seconds(5)), patience: .seconds(5))
         while true {
             do {
                 // Once listening, the connection re-listens by itself after a reconnect.
                 if !listening && configuration.listens {
                     try await connection.listen("jobs_" + queue)
+                    try await connection.listen(livenessChannel)
                     listening = true
                 }
                 switch slots.nextClaim() {
@@ -90,13 +94,34 @@ actor Producer {
                         // no NOTIFY: claim once more before waiting.
                         if idle { continue }
                     }
-                    if !queueLooksEmpty { failures = 0; continue }
+                    // Busy: its claims answer, and what it waits for it does not need; the probe starts again when it waits.
+                    if !queueLooksEmpty { failures = 0; liveness.reset(); continue }
                 case .wait:
                     break
                 }
                 failures = 0
+                // About to wait on the listening connection: is it still delivering?
+                if listening {
+                    switch liveness.due(at: .now) {
+                    case .none: break
+                    case .probe:
+                        try await connection.notify(livenessChannel)
+                        liveness.sent(at: .now)
+                    case .reconnect:
+                        logger.warning("the listening connection returned no notification in time; replacing it",
+                                       metadata: ["queue": "\(queue)"])
+                        try await connection.reconnect()
+                        liveness.reset()
+                        idle = false
+                        continue
+                    }
+                }
                 // Wait for a NOTIFY, a freed slot (wakeUp), or the poll interval.
                 let event = try await connection.nextNotification(timeout: configuration.pollInterval)
+                if case .notification(let notification) = event, notification.channel == livenessChannel {
+                    liveness.answered(at: .now)
+                    continue
+                }
                 if event == nil && idle {
                     try await JobStore.setIdle(connection, queue: queue, worker: worker, idle: true)  // refreshes last_seen
                 }
