@@ -110,10 +110,7 @@ public struct LocalHACluster: Sendable {
         }
         // Any postmaster a killed Patroni left behind.
         for index in 0..<Self.nodeCount {
-            let postmaster = home.appendingPathComponent("node\(index + 1)/data/postmaster.pid")
-            if let text = try? String(contentsOf: postmaster, encoding: .utf8), let pid = Int32(text.split(separator: "\n").first ?? "") {
-                kill(pid, SIGKILL)
-            }
+            if let pid = postmasterPID(of: "node\(index + 1)") { kill(pid, SIGKILL) }
         }
     }
 
@@ -132,10 +129,7 @@ public struct LocalHACluster: Sendable {
     /// crashed machine, as far as the others can tell).
     public func kill9(_ node: Node) throws {
         if let pid = try pid(of: node.name) { kill(pid, SIGKILL) }
-        let postmaster = home.appendingPathComponent("\(node.name)/data/postmaster.pid")
-        if let text = try? String(contentsOf: postmaster, encoding: .utf8), let pid = Int32(text.split(separator: "\n").first ?? "") {
-            kill(pid, SIGKILL)
-        }
+        if let pid = postmasterPID(of: node.name) { kill(pid, SIGKILL) }
     }
 
     /// Starts a killed node's Patroni again (it rejoins as a replica).
@@ -243,6 +237,13 @@ public struct LocalHACluster: Sendable {
         }
         try "\(pid)\n".write(to: pidFile(name), atomically: true, encoding: .utf8)
         return pid
+    }
+
+    /// The pid a node's postmaster wrote (the first line of postmaster.pid), if any.
+    private func postmasterPID(of node: String) -> pid_t? {
+        let file = home.appendingPathComponent("\(node)/data/postmaster.pid")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return nil }
+        return pid_t(text.split(separator: "\n").first ?? "")
     }
 
     private func pidFile(_ name: String) -> URL { home.appendingPathComponent("\(name).pid") }

@@ -1,8 +1,5 @@
 import DevCluster
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import PostgresClient
 import TestSupport
 import TimebankOperations
@@ -167,18 +164,9 @@ import Testing
 
             let worker = try WorkerProcess.start("settlement-worker", settings, [
                 "--poll-milliseconds", "200", "--lease-milliseconds", "2000", "--rescue-milliseconds", "300", "--metrics-port", "0"])
-            var port: Int?
-            for _ in 0..<200 where port == nil {
-                if let range = worker.output.range(of: #"port=(\d+)"#, options: .regularExpression) {
-                    port = Int(worker.output[range].dropFirst("port=".count))
-                } else { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            let metrics = try #require(port, "the metrics port in \(worker.log)")
-            func status(_ path: String) async throws -> Int {
-                var request = URLRequest(url: URL(string: "http://127.0.0.1:\(metrics)\(path)")!)
-                request.timeoutInterval = 5
-                return ((try await URLSession.shared.data(for: request)).1 as? HTTPURLResponse)?.statusCode ?? 0
-            }
+            let observability = BankSuites.ObservabilityTests()
+            let metrics = try await observability.port(of: worker)
+            func status(_ path: String) async throws -> Int { try await observability.get(metrics, path).status }
             try await Task.sleep(for: .seconds(3))
             #expect(kill(worker.pid, 0) == 0, "still running while the database is down: \(worker.output.suffix(1500))")
             #expect(try await status("/healthz") == 200)

@@ -132,6 +132,12 @@ CREATE OR REPLACE FUNCTION bank.available_minutes(person bigint) RETURNS bigint
 LANGUAGE sql STABLE
 RETURN coalesce((SELECT credits_posted - debits_posted - debits_pending FROM bank.account WHERE person_id = person), 0);
 
+-- Whether `minutes` are 1 to `max_coins` whole coins: what the steps re-derive
+-- (issue 15) of a grant, gift, donation or welfare grant the api checked in coins.
+CREATE OR REPLACE FUNCTION bank.whole_coins_within(minutes bigint, max_coins integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN coalesce(minutes BETWEEN 60 AND max_coins::bigint * 60 AND minutes % 60 = 0, false);
+
 -- Checks common to gifts, donations and welfare grants: whole coins within the limit.
 CREATE OR REPLACE FUNCTION bank.check_coins(coins bigint, rule text) RETURNS void
 LANGUAGE plpgsql AS $$

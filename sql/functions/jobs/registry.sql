@@ -6,23 +6,12 @@
 -- works (jobs.session_queues), and marks gone only instances that really
 -- are silent.
 
--- Refuses an instance that names a queue the session may not work.
-CREATE OR REPLACE FUNCTION jobs.check_queues(queues text[]) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    allowed text[] := jobs.session_queues();
-BEGIN
-    IF allowed IS NOT NULL AND NOT queues <@ allowed THEN
-        RAISE EXCEPTION 'queues %: % is not a worker of them all', queues, session_user USING ERRCODE = 'insufficient_privilege';
-    END IF;
-END
-$$;
-
 CREATE OR REPLACE FUNCTION jobs.register_worker(id text, kind text, host text, pid integer, version text, queues text[], concurrency integer)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM jobs.check_queues(queues);
+    -- Refused, naming it, if one of its queues is not the session's.
+    PERFORM jobs.check_queue(q) FROM unnest(register_worker.queues) AS q;
     INSERT INTO jobs.worker_instance AS w (id, kind, host, pid, version, queues, concurrency)
     VALUES (register_worker.id, register_worker.kind, register_worker.host, register_worker.pid, register_worker.version,
             register_worker.queues, register_worker.concurrency)
@@ -35,7 +24,7 @@ $$;
 CREATE OR REPLACE FUNCTION jobs.worker_heartbeat(id text, done bigint, failed bigint) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     UPDATE jobs.worker_instance w SET heartbeat_at = now(), jobs_done = done, jobs_failed = failed, gone_at = NULL
-     WHERE w.id = worker_heartbeat.id AND (jobs.session_queues() IS NULL OR w.queues <@ jobs.session_queues())
+     WHERE w.id = worker_heartbeat.id AND coalesce(w.queues <@ jobs.session_queues(), true)  -- NULL: every queue
 $$;
 
 -- Marks gone every live worker silent longer than `silent_for`; their ids.
@@ -50,5 +39,5 @@ $$;
 CREATE OR REPLACE FUNCTION jobs.worker_stopped(id text, done bigint, failed bigint) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     UPDATE jobs.worker_instance w SET stopped_at = now(), heartbeat_at = now(), jobs_done = done, jobs_failed = failed
-     WHERE w.id = worker_stopped.id AND (jobs.session_queues() IS NULL OR w.queues <@ jobs.session_queues())
+     WHERE w.id = worker_stopped.id AND coalesce(w.queues <@ jobs.session_queues(), true)  -- NULL: every queue
 $$;

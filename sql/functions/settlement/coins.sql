@@ -38,7 +38,7 @@ BEGIN
             'R9: no category of special elder is called ' || coalesce(r.args->>'category', 'NULL')
         WHEN r.args->>'category' = 'very_old' AND bank.age(elder.birth_date, bank.local_today()) < bank.setting('very_old_min_age') THEN
             'R9: the very old are ' || bank.setting('very_old_min_age') || ' or over'
-        WHEN minutes IS NULL OR minutes < 60 OR minutes % 60 <> 0 OR minutes > bank.setting('grant_max_coins') * 60 THEN
+        WHEN NOT bank.whole_coins_within(minutes, bank.setting('grant_max_coins')) THEN
             'R9: a grant is 1 to ' || bank.setting('grant_max_coins') || ' whole coins'
     END;
     IF refusal IS NOT NULL THEN
@@ -133,6 +133,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r bank.request := bank.pending_request(request_id, ARRAY['gift_coins', 'donate_coins', 'grant_from_welfare']);
     kind text;
+    minutes bigint := (r.args->>'minutes')::bigint;
     payer bigint;
     payee bigint;
     transfer bigint;
@@ -142,8 +143,7 @@ BEGIN
     kind := r.kind;
     -- Re-derived here as the api derived them (issue 15): whole coins
     -- within the limit, to and from the people the rules allow.
-    IF (r.args->>'minutes')::bigint IS NULL OR (r.args->>'minutes')::bigint < 60 OR (r.args->>'minutes')::bigint % 60 <> 0
-       OR (r.args->>'minutes')::bigint > bank.setting('transfer_max_coins') * 60 THEN
+    IF NOT bank.whole_coins_within(minutes, bank.setting('transfer_max_coins')) THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, CASE kind WHEN 'gift_coins' THEN 'R8' ELSE 'R10' END
             || ': a transfer is 1 to ' || bank.setting('transfer_max_coins') || ' whole coins');
         RETURN;
@@ -176,7 +176,7 @@ BEGIN
         INSERT INTO bank.transfer (idempotency_key, phase, kind, debit_account_id, credit_account_id, amount, grant_category, request_id)
         VALUES (kind || ':' || r.id, 'posted',
                 CASE kind WHEN 'gift_coins' THEN 'gift' WHEN 'donate_coins' THEN 'donation' ELSE 'welfare_grant' END,
-                payer, payee, (r.args->>'minutes')::bigint, r.args->>'category', r.id)
+                payer, payee, minutes, r.args->>'category', r.id)
         RETURNING id INTO transfer;
     EXCEPTION WHEN check_violation THEN
         GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
