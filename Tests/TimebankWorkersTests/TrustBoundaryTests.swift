@@ -128,7 +128,11 @@ extension BankSuites {
                             "SELECT id FROM jobs.claim('settlement', 10, 'forger', '1 minute')",
                             "SELECT bank.finish_request(\(grant), 'refused', NULL, 'forged')",
                             "SELECT bank.settlement_grant(\(grant))",
-                        ])
+                            // Nor makes itself the worker of another queue, nor records a read of personal data.
+                            "UPDATE jobs.queue_worker_role SET worker_role = '\(role)' WHERE queue = 'settlement'",
+                            "INSERT INTO jobs.queue_worker_role (queue, worker_role) VALUES ('mine', '\(role)')",
+                            "INSERT INTO bank.personal_data_read (person_id, staff, purpose) VALUES (1, 'x', 'y')",
+                        ] + (role == "timebank_notification" ? [] : ["SELECT bank.release_phone(1)"]))
                     }
                 }
                 // Run as the settlement worker itself, a step serves only its own kind of request.
