@@ -7,10 +7,11 @@ import TimebankWorkers
 
 extension Bank {
     /// Configures an insurer (as `timebank insurers set` does).
-    func setInsurer(_ code: String, organisations: [String], receiver: TestReceiver, secret: String) async throws {
+    func setInsurer(_ code: String, organisations: [String], receiver: TestReceiver, secret: String,
+                    timeoutMilliseconds: Int = 1000) async throws {
         try await InsurerAdmin.set(owner, InsurerAdmin.Insurer(
             code: code, name: code, organisations: organisations, claimsURL: receiver.url("/claims/\(code)").absoluteString,
-            exportURL: receiver.url("/export/\(code)").absoluteString, timeoutMilliseconds: 1000), secret: secret)
+            exportURL: receiver.url("/export/\(code)").absoluteString, timeoutMilliseconds: timeoutMilliseconds), secret: secret)
     }
 
     /// An insurer's status callback, signed with `secret`, as the gateway passes it on.

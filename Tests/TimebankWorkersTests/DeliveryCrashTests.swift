@@ -34,8 +34,10 @@ extension BankSuites {
                          try WorkerProcess.start("insurance-claim-worker", bank.database.settings, flags)]
                     }
                     var workers = try startBoth()
+                    // A generous timeout, like the channels': the resend must not time out while other suites
+                    // load the machine (a 1 s one did, and the claim went a third time).
                     try await bank.setInsurer("picc", organisations: ["Chaoyang Volunteers Association"], receiver: receiver,
-                                              secret: "picc-shared-secret-0123456789")
+                                              secret: "picc-shared-secret-0123456789", timeoutMilliseconds: 30_000)
                     for n in 1...3 {
                         try await bank.owner.execute("SELECT bank.alert_supervisors('insurer_unreachable', $1::jsonb)",
                                                      ["{\"claim_id\": \(n), \"insurer\": \"picc\", \"since\": \"x\"}"])
