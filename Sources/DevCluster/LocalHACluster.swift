@@ -72,8 +72,7 @@ public struct LocalHACluster: Sendable {
             let name = "node\(index + 1)"
             try FileManager.default.createDirectory(at: home.appendingPathComponent(name), withIntermediateDirectories: true)
             try tools.prepareOwnedDirectory(home.appendingPathComponent(name))
-            let configuration = home.appendingPathComponent("\(name).yml")
-            try tools.writeOwnedFile(configuration, patroniConfiguration(name: name, index: index, ports: ports, tools: tools))
+            let configuration = try writeConfiguration(name: name, index: index, ports: ports, tools: tools)
             if try !isRunning(name) {
                 _ = try spawn(name, "/usr/bin/patroni", [configuration.path], asServerUser: tools.runAs)
             }
@@ -135,7 +134,7 @@ public struct LocalHACluster: Sendable {
     /// Starts a killed node's Patroni again (it rejoins as a replica).
     public func restart(_ node: Node) throws {
         let tools = try ServerTools.locate(logger: logger)
-        _ = try spawn(node.name, "/usr/bin/patroni", [home.appendingPathComponent("\(node.name).yml").path], asServerUser: tools.runAs)
+        _ = try spawn(node.name, "/usr/bin/patroni", [configurationDirectory(node.name).path], asServerUser: tools.runAs)
     }
 
     /// A planned switchover to the synchronous standby (`patronictl switchover`).
@@ -144,7 +143,7 @@ public struct LocalHACluster: Sendable {
             throw ClusterError("no primary with a synchronous standby to switch over to")
         }
         let outcome = try ChildProcess.run("/usr/bin/patronictl", [
-            "-c", home.appendingPathComponent("\(leader.name).yml").path, "switchover", "timebank",
+            "-c", configurationDirectory(leader.name).path, "switchover", "timebank",
             "--leader", leader.name, "--candidate", candidate.name, "--force",
         ])
         guard outcome.status == 0 else { throw ClusterError("patronictl switchover failed: \(outcome.output)") }
@@ -152,44 +151,43 @@ public struct LocalHACluster: Sendable {
 
     // MARK: - Configuration
 
-    func patroniConfiguration(name: String, index: Int, ports: Ports, tools: ServerTools) -> String {
+    /// A node's configuration directory: the cluster's shared part
+    /// (`ops/patroni/cluster.yml`, the file docker-compose's `ha` profile
+    /// mounts too) and this node's own (`20-node.yml`). Patroni merges a
+    /// directory's files in name order.
+    func writeConfiguration(name: String, index: Int, ports: Ports, tools: ServerTools) throws -> URL {
+        let directory = configurationDirectory(name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try tools.prepareOwnedDirectory(directory)
+        try tools.writeOwnedFile(directory.appendingPathComponent("10-cluster.yml"), try Self.sharedConfiguration())
+        try tools.writeOwnedFile(directory.appendingPathComponent("20-node.yml"), nodeConfiguration(name: name, index: index, ports: ports, tools: tools))
+        return directory
+    }
+
+    /// `ops/patroni/cluster.yml` of the checkout (beside `sql/`).
+    static func sharedConfiguration() throws -> String {
+        let file = try Migration.defaultDirectory().deletingLastPathComponent().appendingPathComponent("ops/patroni/cluster.yml")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw ClusterError("\(file.path) is missing: run from the checkout (the HA cluster's shared configuration)")
+        }
+        return text
+    }
+
+    func configurationDirectory(_ name: String) -> URL { home.appendingPathComponent("\(name).conf") }
+
+    /// What is this node's own: its name, loopback ports, data directory
+    /// and trust on loopback (a developer's machine).
+    func nodeConfiguration(name: String, index: Int, ports: Ports, tools: ServerTools) -> String {
         let data = home.appendingPathComponent("\(name)/data").path
         return """
             # Written by timebank (LocalHACluster): a development HA node on loopback.
-            scope: timebank
             name: \(name)
-            log:
-              level: WARNING
             restapi:
               listen: 127.0.0.1:\(ports.rest[index])
               connect_address: 127.0.0.1:\(ports.rest[index])
             etcd:
               host: 127.0.0.1:\(ports.etcdClient)
             bootstrap:
-              dcs:
-                ttl: 10
-                loop_wait: 1
-                retry_timeout: 4
-                maximum_lag_on_failover: 1048576
-                # A commit is acknowledged once a synchronous standby has it,
-                # and only that standby is promoted: no acknowledged commit is lost.
-                synchronous_mode: true
-                postgresql:
-                  use_pg_rewind: true
-                  parameters:
-                    wal_level: replica
-                    hot_standby: 'on'
-                    max_connections: 300
-                    max_wal_senders: 10
-                    max_replication_slots: 10
-                    wal_log_hints: 'on'
-                    timezone: UTC
-                    log_timezone: UTC
-                    fsync: 'on'
-                    synchronous_commit: 'on'
-              initdb:
-                - encoding: UTF8
-                - locale: C.UTF-8
               pg_hba:
                 - host all all 127.0.0.1/32 trust
                 - host replication all 127.0.0.1/32 trust
@@ -212,10 +210,6 @@ public struct LocalHACluster: Sendable {
                   password: timebank-ha-dev
               parameters:
                 unix_socket_directories: '\(home.appendingPathComponent(name).path)'
-            tags:
-              nofailover: false
-              noloadbalance: false
-              clonefrom: false
 
             """
     }
