@@ -98,9 +98,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // The insurers' endpoint (issue 17), on the HTTP server the metrics already use.
+                .product(name: "FlyingFox", package: "FlyingFox"),
             ],
-            // The notification templates (text files, Chinese first).
-            resources: [.copy("Templates")]
+            // The notification templates (text files, Chinese first), and the insurers' contract the endpoint serves.
+            resources: [.copy("Templates"), .copy("Claims/Callbacks/insurer-api.yaml")]
         ),
         .target(
             name: "WorkerHost",

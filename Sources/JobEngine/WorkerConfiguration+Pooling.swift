@@ -49,6 +49,12 @@ extension WorkerConfiguration {
         return pooled
     }
 
+    /// The settings of a session that does a handler's kind of work outside
+    /// the runtime (the insurer endpoint's): the handlers' role, timeouts and pooling.
+    public func handlerSessionSettings(_ base: ConnectionSettings, applicationName: String) -> ConnectionSettings {
+        sessionSettings(base, for: .handler, applicationName: applicationName)
+    }
+
     /// The settings of one of the worker's sessions. A producer with a
     /// listen URL connects there, direct, as without a pooler (its LISTEN
     /// and claims need a session of their own); the other sessions go

@@ -10,7 +10,9 @@ import TimebankDatabase
 
 /// A worker as the host runs it: its name (the executable's, and its
 /// sessions' application_name), its configuration before the flags, its
-/// handlers (made once the database is known), and its periodic jobs.
+/// handlers (made once the database is known), its periodic jobs, and the
+/// services it runs beside its jobs (the insurance-claim worker's insurer
+/// endpoint), made with the settings of the handlers' sessions.
 /// The time bank's workers describe themselves in TimebankWorkers
 /// (`WorkerKind.hosted`); `test-worker` describes its own.
 public struct HostedWorker: Sendable {
@@ -18,12 +20,15 @@ public struct HostedWorker: Sendable {
     public var configuration: WorkerConfiguration
     public var periodicJobs: [PeriodicJob]
     public var handlers: @Sendable (ConnectionSettings) async throws -> HandlerRegistry
+    public var companions: @Sendable (ConnectionSettings, Logger) async throws -> [any Service]
 
     public init(name: String, configuration: WorkerConfiguration, periodicJobs: [PeriodicJob] = [],
+                companions: @escaping @Sendable (ConnectionSettings, Logger) async throws -> [any Service] = { _, _ in [] },
                 handlers: @escaping @Sendable (ConnectionSettings) async throws -> HandlerRegistry) {
         self.name = name
         self.configuration = configuration
         self.periodicJobs = periodicJobs
+        self.companions = companions
         self.handlers = handlers
     }
 }
@@ -87,7 +92,9 @@ public struct WorkerOptions: ParsableArguments {
         let registry = try await worker.handlers(settings)
         let runtime = try Worker(
             configuration: configuration, settings: settings, registry: registry, periodicJobs: worker.periodicJobs, logger: logger)
-        var services: [any Service] = [runtime]
+        // Stopped after the worker (a ServiceGroup stops in reverse order).
+        var services: [any Service] = try await worker.companions(
+            configuration.handlerSessionSettings(settings, applicationName: worker.name), logger) + [runtime]
         if let metricsPort {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port: 0 to 65535") }
             let readiness = Readiness(settings: settings, migrator: try? Migrator.project(), draining: { await runtime.isDraining })
@@ -136,7 +143,7 @@ public struct WorkerOptions: ParsableArguments {
     }
 
     /// A flag's value, else its environment variable's (a bad one named), else nil.
-    static func setting<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
+    public static func setting<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
         if let flag { return flag }
         guard let text = environment[variable], !text.isEmpty else { return nil }
         guard let value = T(text) else { throw ValidationError("\(variable): \(text) is not a valid value") }

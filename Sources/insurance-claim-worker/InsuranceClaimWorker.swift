@@ -10,6 +10,9 @@ struct InsuranceClaimWorker: AsyncParsableCommand {
 
     @OptionGroup var options: WorkerOptions
     @OptionGroup var outside: OutsideWorldOptions
+    @OptionGroup var endpoint: InsurerEndpointOptions
 
-    func run() async throws { try await options.run(.insuranceClaim, runtime: try outside.runtime()) }
+    func run() async throws {
+        try await options.run(.insuranceClaim, runtime: try outside.runtime(), endpoint: try endpoint.endpoint())
+    }
 }

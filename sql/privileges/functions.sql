@@ -132,8 +132,9 @@ GRANT EXECUTE ON FUNCTION bank.notify_dispatch(bigint[]), bank.message_to_send(b
     bank.supervision_scan()
     TO timebank_notification;
 
--- insurance-claim-worker: accident claims, their delivery, the registry export.
-GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.claim_package(bigint),
+-- insurance-claim-worker: accident claims, their delivery, the registry
+-- export, and the insurers' status callbacks its endpoint serves (issue 17).
+GRANT EXECUTE ON FUNCTION bank.claims_validate(bigint), bank.claim_package(bigint), bank.insurer_callback(text, text, text),
     bank.claims_record_attempt(bigint, text, timestamptz, integer, integer, text, text, text),
     bank.registry_export_next(date), bank.registry_export_record(date, integer, bigint, bigint, integer, bigint, integer, integer)
     TO timebank_insurance_claim;
