@@ -200,9 +200,11 @@ import Testing
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             try await createRunsTable(connection)
-            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 3500)))
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 7000)))
+            // A job of more than two leases; 3 s, not 1: a renewal that a loaded machine (20 runnable
+            // on 2 cores, other suites beside) made late rescued it with 1 s.
             let worker = try RunningWorker.start(database, handlers: { $0.register(RecordingHandler(settings: database.settings)) }) {
-                $0.lease = .seconds(1)
+                $0.lease = .seconds(3)
                 $0.rescueInterval = .milliseconds(100)
             }
             try await eventually(connection, "SELECT state = 'completed' FROM jobs.job WHERE id = $1", [id])

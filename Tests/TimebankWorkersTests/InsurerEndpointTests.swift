@@ -225,15 +225,8 @@ extension BankSuites {
         }
 
         @Test func whileTheDatabaseIsAwayTheEndpointAnswers503AndRecoversWithIt() async throws {
-            let home = URL(fileURLWithPath: "/tmp/timebank-endpoint-test-\(UUID().uuidString.prefix(8))")
-            let cluster = LocalCluster(home: home)
-            defer {
-                try? cluster.stop()
-                try? FileManager.default.removeItem(at: home)
-            }
-            let url = try await cluster.start()
+            try await ScratchCluster.with("endpoint") { cluster, url in
             let admin = try await PostgresConnection.connect(ConnectionSettings(conninfo: url))
-            _ = try await Migrator.project().migrate(admin)
             try await InsurerAdmin.set(admin, InsurerAdmin.Insurer(code: "picc", name: "picc", organisations: [], claimsURL: "http://127.0.0.1:9/claims",
                                                                    exportURL: nil, timeoutMilliseconds: 1000), secret: secret)
             await admin.close()
@@ -255,6 +248,7 @@ extension BankSuites {
                 #expect(status == 422, "back with the database")
                 worker.signal(SIGTERM)
                 #expect(await worker.wait() == 0)
+            }
             }
         }
         /// schemathesis (PyPI; `scripts/install-deps` puts it in /opt/schemathesis) against the

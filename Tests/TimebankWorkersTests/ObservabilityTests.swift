@@ -73,17 +73,7 @@ extension BankSuites {
         }
 
         @Test func readinessFailsWhileTheDatabaseIsDownAndRecovers() async throws {
-            let home = URL(fileURLWithPath: "/tmp/timebank-ready-test-\(UUID().uuidString.prefix(8))")
-            let cluster = LocalCluster(home: home)
-            defer {
-                try? cluster.stop()
-                try? FileManager.default.removeItem(at: home)
-            }
-            let url = try await cluster.start()
-            let admin = try await PostgresConnection.connect(ConnectionSettings(conninfo: url))
-            _ = try await Migrator.project().migrate(admin)
-            await admin.close()
-            try await WorkerProcess.killingOnFailure {
+            try await ScratchCluster.with("ready") { cluster, url in try await WorkerProcess.killingOnFailure {
                 let worker = try WorkerProcess.start("order-worker", ConnectionSettings(conninfo: url), ["--metrics-port", "0"])
                 let port = try await port(of: worker)
                 #expect(try await get(port, "/readyz").status == 200)
@@ -112,7 +102,7 @@ extension BankSuites {
                 await owner.close()
                 worker.signal(SIGTERM)
                 #expect(await worker.wait() == 0)
-            }
+            } }
         }
     }
 }

@@ -31,11 +31,7 @@ public final class ObservabilityServer: Service, @unchecked Sendable {
     }
 
     /// The port it listens on (useful with port 0: any free one).
-    public func listeningPort() async throws -> UInt16 {
-        try await server.waitUntilListening()
-        guard case .ip4(_, let port) = await server.listeningAddress else { throw CocoaError(.featureUnsupported) }
-        return port
-    }
+    public func listeningPort() async throws -> UInt16 { try await server.listeningIPv4Port() }
 
     public func run() async throws {
         let registry = self.registry, readiness = self.readiness
@@ -51,18 +47,7 @@ public final class ObservabilityServer: Service, @unchecked Sendable {
                 : HTTPResponse(statusCode: .serviceUnavailable, body: Data((problems.joined(separator: "\n") + "\n").utf8))
         }
         // Stopped last (see WorkerOptions.run): /readyz says "draining" while the worker drains.
-        // Its end is never an error that should take the worker down with it.
-        do {
-            try await withGracefulShutdownHandler {
-                try await server.run()
-            } onGracefulShutdown: {
-                Task { await self.server.stop(timeout: 1) }
-            }
-        } catch {
-            if !Task.isShuttingDownGracefully && !Task.isCancelled {
-                logger.warning("the metrics server stopped", metadata: ["error": "\(error)"])
-            }
-        }
+        await server.serveUntilShutdown("the metrics server", logger: logger)
     }
 }
 

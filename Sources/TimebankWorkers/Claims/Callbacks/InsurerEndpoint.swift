@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresClient
 import ServiceLifecycle
+import WorkerHost
 
 /// Issue 17: the insurers' endpoint, served by the insurance-claim worker
 /// (it owns the insurers) on its own port (`--http-port`), apart from the
@@ -49,11 +50,7 @@ public final class InsurerEndpoint: Service, @unchecked Sendable {
     }
 
     /// The port it listens on (useful with port 0: any free one).
-    public func listeningPort() async throws -> UInt16 {
-        try await server.waitUntilListening()
-        guard case .ip4(_, let port) = await server.listeningAddress else { throw CocoaError(.featureUnsupported) }
-        return port
-    }
+    public func listeningPort() async throws -> UInt16 { try await server.listeningIPv4Port() }
 
     /// The contract, as bundled with this build.
     public static func specification() throws -> Data {
@@ -85,17 +82,7 @@ public final class InsurerEndpoint: Service, @unchecked Sendable {
                                     body: CallbackReply(status: 405, body: answer).json)
             }
         }
-        do {
-            try await withGracefulShutdownHandler {
-                try await server.run()
-            } onGracefulShutdown: {
-                Task { await self.server.stop(timeout: 1) }
-            }
-        } catch {
-            if !Task.isShuttingDownGracefully && !Task.isCancelled {
-                logger.warning("the insurers' endpoint stopped", metadata: ["error": "\(error)"])
-            }
-        }
+        await server.serveUntilShutdown("the insurers' endpoint", logger: logger)
         await pool.close()
     }
 
