@@ -46,6 +46,26 @@ BEGIN
         'settlement.grant', 'settlement'));
 END
 $$;
+COMMENT ON FUNCTION api.grant_coins(text, text, bigint, text, bigint) IS
+'R9：区民政部门从本区预算向特殊老人发放时间币；须有 grant 权限，属 district_code 所在区或全市。 / R9: a district''s civil-affairs office grants coins from its budget to a special elder: the power grant, of district_code or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- district_code: 发放的区，须为老人所在区 / the granting district, the elder''s own
+- elder_id: 已认证的老人 / the authenticated elder
+- category: 特殊老人类别（bank.special_elder_category：economically_disadvantaged、severely_disabled、dementia、special_family_planning、severely_handicapped、very_old、urgent_need） / the category of special elder (bank.special_elder_category: economically_disadvantaged, severely_disabled, dementia, special_family_planning, severely_handicapped, very_old, urgent_need)
+- coins: 整数时间币，1 至 grant_max_coins（1000）/ whole coins, 1 to grant_max_coins (1000)
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 settlement 工作进程执行（settlement.grant），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the settlement worker carries it out (settlement.grant); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R9: 无此在职职员，或其无 grant 权限 / no active staff member has this code, or it lacks the power grant
+- staff_code R9: 职员属其他区：须为 district_code 所在区或全市职员 / the member acts for another district: it must be of district_code''s district, or city-level
+- elder_id R3: 无此人 / no person is registered with this id
+- district_code R9: 无此北京区代码 / no Beijing district has this code
+- elder_id R9: 不是已认证的老人，或不是本区老人 / not an authenticated elder, or not of this district
+- category R9: 无此类别；very_old 须年满 80 岁（very_old_min_age）/ no such category; very_old needs 80 or over (very_old_min_age)
+- coins R9: 不是 1 至 1000 的整数 / not 1 to 1000 whole coins
+- district_code R9: 本区今日（北京时间）无预算 / the district has no budget for today (Beijing time)
+- coins R9: 超出本区预算余额 / more than the budget has left
+- elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed';
 
 -- A person's coins: available, held for demands, and in total, in minutes
 -- and in coins (1 coin = 60 minutes).
@@ -58,6 +78,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            round(coalesce(a.credits_posted - a.debits_posted - a.debits_pending, 0) / 60.0, 2)
       FROM (SELECT 1) one LEFT JOIN bank.account a ON a.person_id = balance.person_id
 $$;
+COMMENT ON FUNCTION api.balance(bigint) IS
+'某人的时间币：可用、为需求冻结和已入账的余额（R6：1 个时间币 = 60 分钟；R16：发布需求时冻结）。 / A person''s coins: available, held for demands and posted (R6: 1 coin = 60 minutes; R16: a demand''s coins are held when it is published).
+参数 / Arguments:
+- person_id: 账户所属的人 / the account''s person
+返回 / Returns: 一行：available_minutes 可用分钟，held_minutes 冻结分钟，posted_minutes 已入账分钟（可用 + 冻结），available_coins 可用时间币（两位小数）；无账户时均为 0 / one row: available_minutes, held_minutes, posted_minutes (available plus held), available_coins (to two decimals); all 0 when the person has no account.
+拒绝 / Refusals: 无 / none.';
 
 -- ======================================================================
 -- The api
@@ -89,6 +115,21 @@ BEGIN
         'settlement.set_budget', 'settlement'));
 END
 $$;
+COMMENT ON FUNCTION api.set_district_budget(text, text, date, date, bigint) IS
+'R9：为某区设定一段时期的时间币发放预算；须有 set_budget 权限的全市职员（区不能为自己设定）。 / R9: sets a district''s budget of coins for a period: a city-level staff member with the power set_budget (a district does not set its own).
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- district_code: 区代码 / the district''s code
+- valid_from: 预算起始日 / the period''s first day
+- valid_to: 预算截止日（含），不早于 valid_from / its last day (included), not before valid_from
+- coins: 预算时间币数，正整数 / the budget in whole coins, positive
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 settlement 工作进程执行（settlement.set_budget），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the settlement worker carries it out (settlement.set_budget); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R9: 无此在职职员、无 set_budget 权限，或为区级职员（此为全市事项） / no active staff member has this code, it lacks the power set_budget, or it is a district''s member (this is a city-level act)
+- district_code R9: 无此北京区代码 / no Beijing district has this code
+- valid_to R9: 日期缺失或截止早于起始 / a day is missing, or the period ends before it starts
+- coins R9: 不是正数 / not positive
+- valid_from R9: 与本区已有预算的时期重叠 / overlaps a budget the district already has';
 
 CREATE OR REPLACE FUNCTION api.gift_coins(giver_id bigint, relative_id bigint, coins bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -106,6 +147,20 @@ BEGIN
         'settlement.move', 'settlement');
 END
 $$;
+COMMENT ON FUNCTION api.gift_coins(bigint, bigint, bigint) IS
+'R8：把时间币赠与已由职员核实的直系亲属。 / R8: gives coins to a lineal relative whose relationship staff verified.
+参数 / Arguments:
+- giver_id: 赠与人 / the giver
+- relative_id: 受赠的亲属 / the relative receiving them
+- coins: 整数时间币，1 至 transfer_max_coins（1000）/ whole coins, 1 to transfer_max_coins (1000)
+返回 / Returns: 请求编号；由 settlement 工作进程执行（settlement.move），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the settlement worker carries it out (settlement.move), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- giver_id R3: 无此人 / no person is registered with this id
+- relative_id R3: 无此人 / no person is registered with this id
+- relative_id R8: 两人不是已核实的直系亲属 / not a verified lineal relative of the giver
+- coins R8: 不是 1 至 1000 的整数，或超过赠与人的可用余额 / not 1 to 1000 whole coins, or more than the giver''s available minutes
+- giver_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 CREATE OR REPLACE FUNCTION api.donate_coins(person_id bigint, coins bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -119,6 +174,17 @@ BEGIN
         'settlement.move', 'settlement');
 END
 $$;
+COMMENT ON FUNCTION api.donate_coins(bigint, bigint) IS
+'R10、R11：把时间币捐给公益账户（永久放弃：其背后的服务计为纯公益服务，单独统计），再由职员发给有需要的特殊老人（api.grant_from_welfare）。 / R10, R11: donates coins to the public-welfare account for good (reports count the service behind them as pure volunteering); staff grant them to special elders in need (api.grant_from_welfare).
+参数 / Arguments:
+- person_id: 捐赠人 / the donor
+- coins: 整数时间币，1 至 transfer_max_coins（1000）/ whole coins, 1 to transfer_max_coins (1000)
+返回 / Returns: 请求编号；由 settlement 工作进程执行（settlement.move），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the settlement worker carries it out (settlement.move), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 无此人 / no person is registered with this id
+- coins R10: 不是 1 至 1000 的整数，或超过捐赠人的可用余额 / not 1 to 1000 whole coins, or more than the donor''s available minutes
+- person_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- R10: coins from the public-welfare account to a special elder in need,
 -- by a staff member of the elder's district (or the city) with the power grant.
@@ -144,6 +210,22 @@ BEGIN
         'settlement.move', 'settlement'));
 END
 $$;
+COMMENT ON FUNCTION api.grant_from_welfare(text, bigint, text, bigint) IS
+'R10：从公益账户向有需要的特殊老人发放时间币；须有 grant 权限，属老人所在区或全市。 / R10: grants coins from the public-welfare account to a special elder in need: the power grant, of the elder''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- elder_id: 已认证的老人 / the authenticated elder
+- category: 特殊老人类别（bank.special_elder_category）/ the category of special elder (bank.special_elder_category)
+- coins: 整数时间币，1 至 transfer_max_coins（1000）/ whole coins, 1 to transfer_max_coins (1000)
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 settlement 工作进程执行（settlement.move），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the settlement worker carries it out (settlement.move); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R10: 无此在职职员，或其无 grant 权限 / no active staff member has this code, or it lacks the power grant
+- staff_code R10: 职员属其他区：须为老人所在区或全市职员 / the member acts for another district: it must be of the elder''s district, or city-level
+- elder_id R3: 无此人 / no person is registered with this id
+- elder_id R10: 不是已认证的老人 / not an authenticated elder
+- category R10: 无此类别 / no such category
+- coins R10: 不是 1 至 1000 的整数，或超过公益账户的可用余额 / not 1 to 1000 whole coins, or more than the public-welfare account has
+- elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed';
 
 -- R12, R13: a volunteer's earned minutes, star levels and milestone.
 CREATE OR REPLACE FUNCTION api.achievements(person_id bigint)
@@ -155,3 +237,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       LEFT JOIN bank.volunteer_milestone m ON m.person_id = achievements.person_id
      ORDER BY m.reached_at, m.milestone
 $$;
+COMMENT ON FUNCTION api.achievements(bigint) IS
+'R12、R13：志愿者累计获得的服务时间，以及达到的星级（100、300、600、1000、1500 小时：star_1 至 star_5）与一万时间币里程碑（coins_10000）。 / R12, R13: a volunteer''s earned minutes, and the star levels (100, 300, 600, 1,000 and 1,500 hours: star_1 to star_5) and the 10,000-coin milestone (coins_10000) reached.
+参数 / Arguments:
+- person_id: 志愿者 / the volunteer
+返回 / Returns: 每个已达到的里程碑一行（按达到时间），earned_minutes 累计获得分钟，milestone 名称，reached_at 达到时间；尚无里程碑时一行，milestone 为 NULL；无账户时 earned_minutes 为 0 / one row per milestone reached (in the order reached): earned_minutes, milestone, reached_at; with none yet, one row whose milestone is NULL; earned_minutes 0 without an account.
+拒绝 / Refusals: 无 / none.';

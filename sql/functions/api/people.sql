@@ -34,6 +34,21 @@ BEGIN
         'enrollment.apply_volunteer', 'enrollment');
 END
 $$;
+COMMENT ON FUNCTION api.apply_volunteer(bigint, date) IS
+'R1：已登记的人申请成为志愿者：年满 18 岁（volunteer_min_age）、北京常住人口、已完成时间银行培训；未满 18 岁的在校学生须有已核实、在册（active）的志愿者监护人（R2）。 / R1: a registered person applies to become a volunteer: 18 or over (volunteer_min_age), a Beijing permanent resident, trained by the time bank; a school student under 18 needs a verified guardian who is an active volunteer (R2).
+参数 / Arguments:
+- person_id: 申请人 / the person applying
+- training_completed_on: 完成培训的日期，不晚于今天 / the day the time bank''s training was completed, not after today
+返回 / Returns: 请求编号；由 enrollment 工作进程执行（enrollment.apply_volunteer），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the enrollment worker carries it out (enrollment.apply_volunteer), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 无此人 / no person is registered with this id
+- person_id R1: 未满 18 岁且无监护关系（api.link_guardian）/ under 18 with no guardianship on record (api.link_guardian)
+- person_id R2: 未满 18 岁，监护人未核实或不是在册志愿者 / under 18, and no verified guardian who is an active volunteer
+- person_id R1: 非北京常住人口 / not a Beijing permanent resident
+- training_completed_on R1: 为空或晚于今天 / missing, or after today
+- person_id R1: 已是志愿者 / already a volunteer
+- person_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- R4: an elder completes identity authentication (60 or over, ours).
 CREATE OR REPLACE FUNCTION api.authenticate_elder(person_id bigint) RETURNS bigint
@@ -51,6 +66,17 @@ BEGIN
         'enrollment.authenticate_elder', 'enrollment');
 END
 $$;
+COMMENT ON FUNCTION api.authenticate_elder(bigint) IS
+'R4：老人完成身份认证（年满 60 岁，elder_min_age）；认证后可用时间币发布需求（R16）。 / R4: an elder completes identity authentication (60 or over, elder_min_age); an authenticated elder may publish demands with coins (R16).
+参数 / Arguments:
+- person_id: 认证的老人 / the elder being authenticated
+返回 / Returns: 请求编号；由 enrollment 工作进程执行（enrollment.authenticate_elder），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the enrollment worker carries it out (enrollment.authenticate_elder), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 无此人 / no person is registered with this id
+- person_id R4: 未满 60 岁 / under 60
+- person_id R4: 已认证 / already authenticated
+- person_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 CREATE OR REPLACE FUNCTION api.declare_relative(person_id bigint, relative_id bigint, relation text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -72,6 +98,21 @@ BEGIN
         'enrollment.declare_relative', 'enrollment');
 END
 $$;
+COMMENT ON FUNCTION api.declare_relative(bigint, bigint, text) IS
+'R8：申报直系亲属关系；赠与时间币（api.gift_coins）之前须由职员核实（api.verify_relative）。 / R8: declares a lineal relationship, which staff verify (api.verify_relative) before any gift of coins (api.gift_coins).
+参数 / Arguments:
+- person_id: 申报人 / the person declaring
+- relative_id: 亲属 / the relative
+- relation: 亲属对申报人的关系：parent、grandparent、child 或 grandchild / what the relative is to the person: parent, grandparent, child or grandchild
+返回 / Returns: 请求编号；由 enrollment 工作进程执行（enrollment.declare_relative），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the enrollment worker carries it out (enrollment.declare_relative), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 无此人 / no person is registered with this id
+- relative_id R3: 无此人 / no person is registered with this id
+- relative_id R8: 不能申报自己 / a person is not his or her own relative
+- relation R8: 不是上述四种直系关系 / not one of the four lineal relations
+- relative_id R8: 两人的关系（任一方向）已申报 / the relationship (either way round) is already declared
+- person_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- R8: a staff member with the power verify, of either relative's district
 -- (or of the city), verifies a declared relationship on its evidence.
@@ -94,6 +135,18 @@ BEGIN
         'enrollment.verify_relative', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.verify_relative(text, bigint, text) IS
+'R8：职员凭证据核实已申报的亲属关系；须有 verify 权限，属任一方所在区或全市。 / R8: a staff member verifies a declared relationship on its evidence: the power verify, of either relative''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- relationship_id: 已申报、未核实的关系（api.declare_relative 的结果）/ the declared, unverified relationship (from api.declare_relative)
+- evidence_ref: 证据的编号或引用 / the reference of the evidence
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.verify_relative），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.verify_relative); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R8: 无此在职职员，或其无 verify 权限 / no active staff member has this code, or it lacks the power verify
+- staff_code R8: 职员属其他区：须为任一方所在区或全市职员 / the member acts for another district: it must be of either relative''s district, or city-level
+- relationship_id R8: 无此已申报、未核实的关系 / no declared, unverified relationship has this id
+- evidence_ref R8: 未给出证据 / no evidence named';
 
 -- ======================================================================
 -- The api
@@ -112,6 +165,14 @@ BEGIN
     PERFORM set_config('timebank.agent_staff', coalesce(staff_code, ''), false);
 END
 $$;
+COMMENT ON FUNCTION api.act_as_agent(bigint, text) IS
+'R5：此后本会话（会话级设置 timebank.agent_institution、timebank.agent_staff）以代理机构职员身份为在该机构登记的人办理；均为 NULL 时恢复为本人。每个请求再次核对，并记录代理机构与职员。 / R5: from now on this session (the session settings timebank.agent_institution, timebank.agent_staff) acts as the agent institution''s staff member for the people registered with it; NULLs: as the person again. Every request checks it again and records the institution and staff member.
+参数 / Arguments:
+- institution_id: 经街道或乡镇确认的代理机构（NULL：不再代理）/ the confirmed agent institution (NULL: no longer an agent)
+- staff_code: 该机构在职职员的代码 / the code of the institution''s active staff member
+返回 / Returns: 无（void）/ nothing (void).
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- institution_id R5: 无此机构、已撤销，或 staff_code 不是其在职职员 / no such institution, it is withdrawn, or staff_code is not its active staff member';
 
 -- R5: a staff member of the institution's district (or of the city) with
 -- the power register_institution records an institution a street or
@@ -143,6 +204,23 @@ BEGIN
         'enrollment.register_institution', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.register_agent_institution(text, text, text, text, text, jsonb) IS
+'R5：登记经街道或乡镇确认的代理机构及其职员；须有 register_institution 权限，属 district_code 所在区或全市。 / R5: registers an agent institution a street or township confirmed, with its own staff: the power register_institution, of district_code or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- name: 机构名称 / the institution''s name
+- district_code: 机构所在区代码 / its district''s code
+- confirmed_by: 确认它的街道或乡镇 / the street or township that confirmed it
+- confirmation_ref: 确认文件的编号 / the reference of that confirmation
+- staff: 机构职员，JSON 数组 [{"code": ..., "name": ...}]，不能为空 / its staff, a non-empty JSON array [{"code": ..., "name": ...}]
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.register_institution），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.register_institution); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R5: 无此在职职员，或其无 register_institution 权限 / no active staff member has this code, or it lacks the power register_institution
+- staff_code R5: 职员属其他区：须为 district_code 所在区或全市职员 / the member acts for another district: it must be of district_code''s district, or city-level
+- name R5: 名称为空 / no name
+- district_code R5: 无此北京区代码 / no Beijing district has this code
+- confirmed_by R5: 缺少确认单位或确认编号 / the confirming street or township, or its reference, is missing
+- staff R5: 不是非空数组，或有职员缺少 code 或 name / not a non-empty array, or a member lacks code or name';
 
 -- R24: imports what Volunteer Beijing sent (bank.volunteer_beijing_feed);
 -- idempotent. The registry is the city's: a city-level staff member with
@@ -156,6 +234,13 @@ BEGIN
         jsonb_build_object('staff', m.code, 'staff_member_id', m.id), 'enrollment.import_registry', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.import_volunteer_beijing(text) IS
+'R24：导入志愿北京发来的登记数据（bank.volunteer_beijing_feed），可重复执行；须有 import_registry 权限的全市职员。 / R24: imports what Volunteer Beijing sent (bank.volunteer_beijing_feed); idempotent. A city-level staff member with the power import_registry.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.import_registry），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.import_registry); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R24: 无此在职职员、无 import_registry 权限，或为区级职员（此为全市事项） / no active staff member has this code, it lacks the power import_registry, or it is a district''s member (this is a city-level act)';
 
 -- R25: the volunteer organisation confirms a personal accident policy; a
 -- staff member of the volunteer's district (or of the city) with the power
@@ -187,11 +272,36 @@ BEGIN
         'enrollment.confirm_insurance', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.confirm_insurance(text, bigint, text, text, date, date) IS
+'R25：记录志愿者组织为未在志愿北京登记的志愿者购买的人身意外保险；须有 confirm_insurance 权限，属志愿者所在区或全市。 / R25: records the personal accident insurance a volunteer organisation bought for a volunteer (one not registered with Volunteer Beijing): the power confirm_insurance, of the volunteer''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- person_id: 投保的志愿者 / the insured volunteer
+- organisation: 购买保险的志愿者组织 / the volunteer organisation that bought it
+- policy_number: 保单号 / the policy number
+- valid_from: 保险起始日 / the policy''s first day
+- valid_to: 保险截止日，不早于 valid_from / its last day, not before valid_from
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.confirm_insurance），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.confirm_insurance); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R25: 无此在职职员，或其无 confirm_insurance 权限 / no active staff member has this code, or it lacks the power confirm_insurance
+- staff_code R25: 职员属其他区：须为志愿者所在区或全市职员 / the member acts for another district: it must be of the volunteer''s district, or city-level
+- person_id R3: 无此人 / no person is registered with this id
+- person_id R25: 不是志愿者 / not a volunteer
+- organisation R25: 未写明组织 / no organisation named
+- policy_number R25: 未写明保单号 / no policy number
+- valid_to R25: 起止日期缺失或截止早于起始 / a day is missing, or the period ends before it starts';
 
 -- R24, R25: insured on a day, and how.
 CREATE OR REPLACE FUNCTION api.insured_on(person_id bigint, day date) RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 RETURN bank.insured_on(person_id, day);
+COMMENT ON FUNCTION api.insured_on(bigint, date) IS
+'R24、R25：某人在某日是否有保险，以及何种保险（理赔工作进程以事故当日查询）。 / R24, R25: whether, and how, a person was insured on a day (the insurance-claim worker asks it of an accident''s day).
+参数 / Arguments:
+- person_id: 被查询的人 / the person
+- day: 日期 / the day
+返回 / Returns: ''volunteer_beijing''（志愿北京已批准登记，R24），''policy <组织> <保单号>''（已确认的保单，R25），或 NULL（无保险） / ''volunteer_beijing'' (approved by Volunteer Beijing by then, R24), ''policy <organisation> <number>'' (a confirmed policy covering the day, R25), or NULL (not insured).
+拒绝 / Refusals: 无；查无此人返回 NULL / none: an unknown person gives NULL.';
 
 CREATE OR REPLACE FUNCTION api.link_guardian(minor_id bigint, guardian_id bigint, school text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -214,6 +324,20 @@ BEGIN
         'enrollment.link_guardian', 'enrollment');
 END
 $$;
+COMMENT ON FUNCTION api.link_guardian(bigint, bigint, text) IS
+'R2：为 12 至 17 岁（minor_min_age 至 volunteer_min_age − 1）的在校学生登记监护人；监护人须为在册（active）志愿者，再由职员核实（api.verify_guardian）。 / R2: links a school student aged 12 to 17 (minor_min_age to volunteer_min_age − 1) to a guardian who is an active volunteer; staff then verify it (api.verify_guardian).
+参数 / Arguments:
+- minor_id: 未成年学生 / the minor
+- guardian_id: 监护人 / the guardian
+- school: 学生就读的学校 / the minor''s school
+返回 / Returns: 请求编号；由 enrollment 工作进程执行（enrollment.link_guardian），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the enrollment worker carries it out (enrollment.link_guardian), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- minor_id R3: 无此人 / no person is registered with this id
+- guardian_id R3: 无此人 / no person is registered with this id
+- minor_id R2: 年龄不在 12 至 17 岁之间 / not aged 12 to 17
+- guardian_id R2: 监护人不是志愿者或账户不在正常状态 / the guardian is not a volunteer, or not active
+- school R2: 未写明学校 / no school named
+- agent R5: 以代理机构身份（api.act_as_agent）办理时一律拒绝：此请求不指明代理的人 / acting as an agent (api.act_as_agent): refused, as this request names no person the agent acts for';
 
 -- R2: a staff member of the minor's district (or of the city) with the
 -- power verify verifies a guardianship on its evidence.
@@ -234,6 +358,18 @@ BEGIN
         'enrollment.verify_guardian', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.verify_guardian(text, bigint, text) IS
+'R2：职员凭证据核实未成年人的监护关系；须有 verify 权限，属未成年人所在区或全市。 / R2: a staff member verifies a minor''s guardianship on its evidence: the power verify, of the minor''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- minor_id: 有未核实监护关系的未成年人 / the minor whose guardianship awaits verification
+- evidence_ref: 证据的编号或引用 / the reference of the evidence
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.verify_guardian），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.verify_guardian); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R2: 无此在职职员，或其无 verify 权限 / no active staff member has this code, or it lacks the power verify
+- staff_code R2: 职员属其他区：须为未成年人所在区或全市职员 / the member acts for another district: it must be of the minor''s district, or city-level
+- minor_id R2: 此未成年人无未核实的监护关系 / no unverified guardianship concerns this minor
+- evidence_ref R2: 未给出证据 / no evidence named';
 
 -- Suspension, reinstatement, closure, by a staff member of the person's
 -- district (or of the city) with the power set_status. R22: reinstating a
@@ -270,6 +406,23 @@ BEGIN
         'enrollment.set_status', 'enrollment'));
 END
 $$;
+COMMENT ON FUNCTION api.set_person_status(text, bigint, text, text) IS
+'R3：暂停、恢复或注销账户（注销后不能恢复，历史保留）；R22：失信名单上的人不能恢复。须有 set_status 权限，属此人所在区或全市。 / R3: suspends, reinstates or closes an account (a closed account stays closed, its history kept); R22: a person on the dishonest list is not reinstated. The power set_status, of the person''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- person_id: 账户所属的人 / the person
+- status: 新状态：active、suspended 或 closed / the new status: active, suspended or closed
+- reason: 变更原因 / why
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 enrollment 工作进程执行（enrollment.set_status），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the enrollment worker carries it out (enrollment.set_status); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R3: 无此在职职员，或其无 set_status 权限 / no active staff member has this code, or it lacks the power set_status
+- staff_code R3: 职员属其他区：须为此人所在区或全市职员 / the member acts for another district: it must be of the person''s district, or city-level
+- person_id R3: 无此人 / no person is registered with this id
+- status R3: 不是 active、suspended、closed 之一 / not active, suspended or closed
+- person_id R3: 账户已注销 / the account is closed: it stays closed
+- status R22: 失信名单上的人不能恢复为 active / a person on the dishonest list is not reinstated
+- reason R3: 未写明原因 / no reason given
+- person_id R3: 注销时仍有未结束或未结算的服务 / closing with open or unsettled services';
 
 -- R3, R23: registration. The ID is checked in the clear, then only its
 -- hash and ciphertext (and the birth date and gender read from it) enter
@@ -313,6 +466,23 @@ BEGIN
         'enrollment.register_person', 'enrollment');
 END
 $$;
+COMMENT ON FUNCTION api.register_person(text, text, text, boolean, text) IS
+'R3：登记一个人（一个身份证号一人一账户，全市通用）；R23：身份证号在明文中校验后，只有其密钥哈希与密文（以及由此读出的出生日期与性别）进入请求记录，姓名在登记完成后从中删除。 / R3: registers a person (one person and one account per national ID, citywide); R23: the ID is checked in the clear, then only its keyed hash and ciphertext (and the birth date and gender read from it) enter the request log, and the name leaves it once the person exists.
+参数 / Arguments:
+- national_id: 18 位居民身份证号（GB 11643-1999，末位为校验码或 X）/ the 18-character national ID (GB 11643-1999, its last a check digit or X)
+- name: 姓名，1 至 100 字 / the name, 1 to 100 characters
+- phone: 大陆 11 位手机号，可为 NULL；加密存储 / a mainland mobile number of 11 digits, or NULL; stored encrypted
+- beijing_resident: 是否北京常住人口（R1 需要）/ whether a Beijing permanent resident (R1 needs it)
+- district_code: 所在区代码 / the district''s code
+返回 / Returns: 请求编号；由 enrollment 工作进程执行（enrollment.register_person），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the enrollment worker carries it out (enrollment.register_person), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- national_id R3: 格式、出生日期或校验码错误，出生日期在未来，或此身份证号已登记 / a wrong format, birth date or check digit, a birth date in the future, or the ID is registered already
+- name R3: 不是 1 至 100 字 / not 1 to 100 characters
+- phone R3: 不是 11 位大陆手机号 / not a mainland mobile number of 11 digits
+- beijing_resident R1: 为空 / missing
+- district_code R15: 无此北京区代码 / no Beijing district has this code
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销或职员不在职 / acting as an agent (api.act_as_agent): the institution is withdrawn or its staff member inactive
+同一身份证号的两个登记同时提交时，后者的请求以 R3 被拒 / of two registrations of one ID at once, the later request is refused (R3).';
 
 -- R23: a staff member's read of a person's national ID and phone number,
 -- in two steps so that no read goes unrecorded (issue 15, finding 4: a
@@ -341,7 +511,17 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.record_personal_data_read(text, bigint, text) IS
-    'R23: records a staff member''s read of a person''s national ID and phone number, with its purpose; commit, then call api.read_personal_data with the id. 记录个人信息查阅';
+'R23：记录一次职员查阅某人身份证号与手机号的行为及目的；须有 read_personal_data 权限，属此人所在区或全市。先在单独事务中提交，10 分钟内由同一登录调用 api.read_personal_data 查看。 / R23: records a staff member''s read of a person''s national ID and phone number, with its purpose: the power read_personal_data, of the person''s district or city-level. Commit it in a transaction of its own; then, within 10 minutes and from the same login, api.read_personal_data shows the data.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- person_id: 被查阅的人 / the person whose data is read
+- purpose: 查阅目的，1 至 500 字 / the purpose, 1 to 500 characters
+返回 / Returns: 查阅记录的编号（bank.personal_data_read），供 api.read_personal_data 使用 / the read''s id (bank.personal_data_read), for api.read_personal_data.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R23: 无此在职职员，或其无 read_personal_data 权限 / no active staff member has this code, or it lacks the power read_personal_data
+- staff_code R23: 职员属其他区：须为此人所在区或全市职员 / the member acts for another district: it must be of the person''s district, or city-level
+- person_id R3: 无此人 / no person is registered with this id
+- purpose R23: 未写明目的或超过 500 字 / no purpose, or more than 500 characters';
 
 CREATE OR REPLACE FUNCTION api.read_personal_data(read_id bigint) RETURNS TABLE (national_id text, phone text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -365,4 +545,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION api.read_personal_data(bigint) IS
-    'R23: the national ID and phone number of a read recorded (and committed) by api.record_personal_data_read from this login, within 10 minutes. 查阅个人信息';
+'R23：显示一次已记录并已提交的查阅（api.record_personal_data_read，同一登录，10 分钟内）所涉的身份证号与手机号。 / R23: the national ID and phone number of a read that api.record_personal_data_read recorded, from this login, in a transaction already committed, within the last 10 minutes.
+参数 / Arguments:
+- read_id: api.record_personal_data_read 返回的编号 / the id api.record_personal_data_read returned
+返回 / Returns: 一行：national_id 身份证号，phone 手机号（可为 NULL），均为明文 / one row: national_id and phone (NULL when none), in the clear.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- read_id R23: 本登录没有此编号的查阅记录 / this login recorded no read with this id
+- read_id R23: 记录尚未提交（在同一事务中）/ its record is not committed yet (the same transaction)
+- read_id R23: 记录已超过 10 分钟 / recorded more than 10 minutes ago: record another';

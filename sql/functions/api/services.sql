@@ -48,6 +48,28 @@ BEGIN
         'settlement.hold', 'settlement');
 END
 $$;
+COMMENT ON FUNCTION api.publish_demand(bigint, text, text, text, timestamptz, bigint) IS
+'R4、R16：已认证、可用余额足够的老人发布服务需求；时间币先被冻结（结算工作进程），再待职员审核（api.review_demand）。R7：本人也是志愿者时，须在服务当天年满 60 岁（redeem_min_age）才能花自己的时间币。 / R4, R16: an authenticated elder with enough available coins publishes a demand; its coins are held first (by the settlement worker), then it awaits review (api.review_demand). R7: an elder who is also a volunteer spends his or her own coins only from 60 (redeem_min_age) on the service date.
+参数 / Arguments:
+- elder_id: 发布需求的老人 / the elder
+- category_code: 服务类别（R14，bank.service_category：emotional_comfort、assistance、travel_companionship、culture_sports、health_education、legal_aid、training_lectures、anti_fraud） / the service category (R14, bank.service_category: emotional_comfort, assistance, travel_companionship, culture_sports, health_education, legal_aid, training_lectures, anti_fraud)
+- district_code: 服务所在区代码 / the service''s district
+- description: 需求说明，1 至 500 字 / what is needed, 1 to 500 characters
+- starts_at: 开始时间，须在未来、为整分钟 / when it starts: in the future, on a whole minute
+- minutes: 时长，15 至 480 分钟（demand_min_minutes、demand_max_minutes），须不超过可用余额 / how long, 15 to 480 minutes (demand_min_minutes, demand_max_minutes), within the available balance
+返回 / Returns: 请求编号；由 settlement 工作进程执行（settlement.hold），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the settlement worker carries it out (settlement.hold), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- elder_id R3: 无此人 / no person is registered with this id
+- elder_id R7: 本人是志愿者，服务当天未满 60 岁 / a volunteer under 60 on the service date
+- elder_id R4: 未完成老人身份认证 / not an authenticated elder
+- category_code R14: 无此服务类别 / no such category
+- district_code R15: 无此北京区代码 / no Beijing district has this code
+- description R16: 不是 1 至 500 字 / not 1 to 500 characters
+- starts_at R16: 不在未来或不是整分钟 / not in the future, or not on a whole minute
+- minutes R16: 不在 15 至 480 分钟之间，或超过可用余额 / not 15 to 480 minutes, or more than the available minutes
+- elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it
+两个需求争用老人最后的时间币时，后者的请求以 R16 被拒 / of two demands for an elder''s last coins, the later request is refused (R16).';
 
 -- R16: staff review a demand before volunteers see it: a member of the
 -- service's district (or of the city) with the power review.
@@ -69,6 +91,20 @@ BEGIN
         'order.review', 'order'));
 END
 $$;
+COMMENT ON FUNCTION api.review_demand(text, bigint, boolean, text) IS
+'R16：职员在志愿者看到之前审核需求；须有 review 权限，属服务所在区或全市。 / R16: staff review a demand before volunteers see it: the power review, of the service''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- service_id: 待审核的服务 / the service awaiting review
+- approve: true 批准发布，false 驳回 / true publishes it, false rejects it
+- note: 审核意见（可为 NULL）/ the reviewer''s note (optional)
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 order 工作进程执行（order.review），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the order worker carries it out (order.review); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R16: 无此在职职员，或其无 review 权限 / no active staff member has this code, or it lacks the power review
+- staff_code R16: 职员属其他区：须为服务所在区或全市职员 / the member acts for another district: it must be of the service''s district, or city-level
+- service_id R16: 无此服务 / no service has this id
+- approve R16: 为空 / missing
+- service_id R16: 服务不在待审核状态 / the service is not awaiting review';
 
 -- R17, R20: a volunteer books a published service.
 CREATE OR REPLACE FUNCTION api.book_service(service_id bigint, volunteer_id bigint) RETURNS bigint
@@ -99,6 +135,22 @@ BEGIN
         'order.book', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.book_service(bigint, bigint) IS
+'R17、R20：志愿者预约一项已发布、尚未开始的服务；同一志愿者不能预约时间重叠的服务。 / R17, R20: a volunteer books a published service that has not started; no volunteer books two services whose times overlap.
+参数 / Arguments:
+- service_id: 已发布的服务 / the published service
+- volunteer_id: 预约的志愿者 / the volunteer booking it
+返回 / Returns: 请求编号；由 order 工作进程执行（order.book），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.book), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- volunteer_id R1: 不是志愿者 / not an approved volunteer
+- volunteer_id R2: 服务当天未满 18 岁的未成年人不能单独预约，须加入监护人预约的服务（api.join_as_minor）/ a minor (under 18 on the service date) does not book alone, but joins the guardian''s service (api.join_as_minor)
+- service_id R17: 服务未发布或已开始 / not published, or already started
+- volunteer_id R17: 不能为自己的需求服务 / a volunteer does not serve his or her own demand
+- service_id R20: 与此志愿者的其他预约时间重叠 / overlaps another booking of the volunteer
+- volunteer_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it
+两个重叠的预约同时提交时，后者的请求以 R20 被拒 / of two overlapping bookings at once, the later request is refused (R20).';
 
 -- R18: the booked volunteer checks in (from a configured time before the start).
 CREATE OR REPLACE FUNCTION api.check_in(service_id bigint, volunteer_id bigint) RETURNS bigint
@@ -122,6 +174,18 @@ BEGIN
         'order.check_in', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.check_in(bigint, bigint) IS
+'R18：预约的志愿者签到：从开始前 check_in_early_minutes（60）分钟起，至预约结束时止。 / R18: the booked volunteer checks in: from check_in_early_minutes (60) before the start until the booked end.
+参数 / Arguments:
+- service_id: 已预约的服务 / the booked service
+- volunteer_id: 预约的志愿者 / the volunteer who booked it
+返回 / Returns: 请求编号；由 order 工作进程执行（order.check_in），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.check_in), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- volunteer_id R18: 服务不在已预约状态，或不是此志愿者预约的 / the service is not booked, or not by this volunteer
+- service_id R18: 签到尚未开放，或已过预约结束时间 / check-in is not open yet, or the booked end has passed
+- volunteer_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- R18, R6: the volunteer checks out; the settlement follows.
 CREATE OR REPLACE FUNCTION api.check_out(service_id bigint, volunteer_id bigint) RETURNS bigint
@@ -136,6 +200,16 @@ BEGIN
         'order.check_out', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.check_out(bigint, bigint) IS
+'R18、R6：签到的志愿者签退；随后结算，服务时间按 1 小时 1 个时间币记入志愿者账户。账户暂停的志愿者也可签退。 / R18, R6: the volunteer who checked in checks out; the settlement follows, crediting the time served (1 coin an hour) to the volunteer. A suspended volunteer may still check out.
+参数 / Arguments:
+- service_id: 进行中的服务 / the service in progress
+- volunteer_id: 签到的志愿者 / the volunteer who checked in
+返回 / Returns: 请求编号；由 order 工作进程执行（order.check_out），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.check_out), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- volunteer_id R18: 服务不在进行中，或不是此志愿者签到的 / the service is not in progress, or not checked in by this volunteer
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- The elder cancels a demand that has not begun; its hold is released.
 CREATE OR REPLACE FUNCTION api.cancel_service(service_id bigint, elder_id bigint) RETURNS bigint
@@ -153,6 +227,17 @@ BEGIN
         'order.cancel', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.cancel_service(bigint, bigint) IS
+'R16：老人取消尚未开始的需求（待审核、已发布或已预约），冻结的时间币随即退回。账户暂停的老人也可取消。 / R16: the elder cancels a demand that has not begun (awaiting review, published or booked); its hold is released. A suspended elder may still cancel.
+参数 / Arguments:
+- service_id: 要取消的服务 / the service
+- elder_id: 发布它的老人 / the elder who published it
+返回 / Returns: 请求编号；由 order 工作进程执行（order.cancel），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.cancel), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- elder_id R16: 不是发布此需求的老人 / not the elder who published it
+- service_id R16: 服务已进行、完成或结束，不能取消 / the service can no longer be cancelled
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- A service as its elder and volunteer see it.
 CREATE OR REPLACE FUNCTION api.service_status(service_id bigint)
@@ -163,6 +248,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            s.settled_minutes, s.settled_at
       FROM bank.service s WHERE s.id = service_id
 $$;
+COMMENT ON FUNCTION api.service_status(bigint) IS
+'服务的当前状态，供老人和志愿者查看。 / A service as its elder and volunteer see it.
+参数 / Arguments:
+- service_id: 服务编号 / the service
+返回 / Returns: 一行：status、starts_at、booked_minutes、volunteer_id、checked_in_at、checked_out_at、settled_minutes、settled_at / one row: status, starts_at, booked_minutes, volunteer_id, checked_in_at, checked_out_at, settled_minutes, settled_at.
+拒绝 / Refusals: 无；找不到时不返回行 / none: an unknown id gives no row.';
 
 -- A service's history: each state, when, and who performed it (a staff
 -- act: the member's code, bank.staff_act).
@@ -179,6 +270,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      WHERE e.service_id = service_history.service_id
      ORDER BY e.id
 $$;
+COMMENT ON FUNCTION api.service_history(bigint) IS
+'R5：服务的历史：每个状态、时间，以及由谁办理。 / R5: a service''s history: each state, when, and who performed it.
+参数 / Arguments:
+- service_id: 服务编号 / the service
+返回 / Returns: 每个状态一行（按先后）：status、at、performed_by：''person''（本人），''agent <机构编号> staff <职员>''（代理），''staff <职员代码>''（民政职员），''system''（工作进程） / one row per state, in order: status, at, performed_by: ''person'', ''agent <institution id> staff <code>'', ''staff <member code>'' (civil-affairs staff) or ''system'' (a worker).
+拒绝 / Refusals: 无；找不到时无行 / none: an unknown service gives no rows.';
 
 CREATE OR REPLACE FUNCTION api.rate_service(service_id bigint, elder_id bigint, score integer, comment text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -204,6 +301,22 @@ BEGIN
         'order.rate', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.rate_service(bigint, bigint, integer, text) IS
+'R19：服务签退后，老人（或代理机构）为服务评分，每项服务一次。 / R19: after check-out the elder (or the agent institution for the elder) rates the service, once.
+参数 / Arguments:
+- service_id: 已签退的服务 / the checked-out service
+- elder_id: 接受服务的老人 / the elder served
+- score: 1 至 5 分 / 1 to 5
+- comment: 评语，至多 500 字（可为 NULL）/ a comment, at most 500 characters (optional)
+返回 / Returns: 请求编号；由 order 工作进程执行（order.rate），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.rate), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- elder_id R19: 不是接受此服务的老人 / not the elder served
+- service_id R19: 服务未签退，或已评分 / not checked out, or already rated
+- score R19: 不是 1 至 5 / not 1 to 5
+- comment R19: 超过 500 字 / more than 500 characters
+- elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 CREATE OR REPLACE FUNCTION api.report_not_given(service_id bigint, elder_id bigint, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -229,6 +342,20 @@ BEGIN
         'order.report_not_given', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.report_not_given(bigint, bigint, text) IS
+'R19：老人（或代理机构）在签退后 dispute_window_days（7）天内报告服务实际未提供；由职员裁决（api.decide_report）。 / R19: the elder (or the agent for the elder) reports, within dispute_window_days (7) of check-out, that the service was not given; staff decide (api.decide_report).
+参数 / Arguments:
+- service_id: 已签退的服务 / the checked-out service
+- elder_id: 接受服务的老人 / the elder served
+- reason: 发生了什么，1 至 500 字 / what happened, 1 to 500 characters
+返回 / Returns: 请求编号；由 order 工作进程执行（order.report_not_given），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.report_not_given), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- elder_id R19: 不是接受此服务的老人 / not the elder served
+- service_id R19: 服务未签退、已超过报告期限，或已报告 / not checked out, past the window, or already reported
+- reason R19: 不是 1 至 500 字 / not 1 to 500 characters
+- elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- R19: a staff member of the service's district (or of the city) with the
 -- power decide_dispute upholds or dismisses a report that it was not given.
@@ -252,6 +379,19 @@ BEGIN
         'settlement.decide_dispute', 'settlement'));
 END
 $$;
+COMMENT ON FUNCTION api.decide_report(text, bigint, boolean, text) IS
+'R19：职员裁决"服务未提供"的报告：成立则以冲正转账收回时间币，不足部分记为欠款；须有 decide_dispute 权限，属服务所在区或全市。 / R19: a staff member upholds or dismisses a report that a service was not given: upheld, its coins are taken back by a correcting transfer, any shortfall recorded as a debt. The power decide_dispute, of the service''s district or city-level.
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- service_id: 被报告的服务 / the service reported
+- upheld: true 成立，false 不成立 / true upholds the report, false dismisses it
+- note: 裁决说明（可为 NULL）/ the decision''s note (optional)
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 settlement 工作进程执行（settlement.decide_dispute），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the settlement worker carries it out (settlement.decide_dispute); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R19: 无此在职职员，或其无 decide_dispute 权限 / no active staff member has this code, or it lacks the power decide_dispute
+- staff_code R19: 职员属其他区：须为服务所在区或全市职员 / the member acts for another district: it must be of the service''s district, or city-level
+- service_id R19: 此服务无未裁决的报告，或尚未结算 / no undecided report concerns the service, or it is not settled yet
+- upheld R19: 为空 / missing';
 
 -- R15: staff define a district's (or, with district NULL, the city's)
 -- item: a member of that district (a city-wide item: of the city) with the
@@ -287,6 +427,23 @@ BEGIN
         'order.define_item', 'order'));
 END
 $$;
+COMMENT ON FUNCTION api.define_service_item(text, text, text, text, text, integer) IS
+'R15：定义区级（或 district_code 为 NULL 时全市通用的）服务项目，属八大类之一（R14）；须有 define_item 权限，属该区（全市项目：全市职员）。 / R15: defines a district''s service item (or, with district_code NULL, a city-wide one) within one of the eight categories (R14): the power define_item, of that district (a city-wide item: city-level).
+参数 / Arguments:
+- staff_code: 办理的民政职员代码（bank.staff_member）/ the acting civil-affairs staff member''s code (bank.staff_member)
+- district_code: 区代码，NULL 为全市项目 / the district''s code; NULL: city-wide
+- category_code: 所属服务类别（bank.service_category）/ its category (bank.service_category)
+- name_zh: 中文名称，1 至 100 字，在本区唯一 / its Chinese name, 1 to 100 characters, unique in the district
+- name_en: 英文名称（可为 NULL）/ its English name (optional)
+- default_minutes: 默认时长，15 至 480 分钟 / its default length, 15 to 480 minutes
+返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 order 工作进程执行（order.define_item），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the order worker carries it out (order.define_item); its outcome is api.request_status.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- staff_code R15: 无此在职职员，或其无 define_item 权限 / no active staff member has this code, or it lacks the power define_item
+- staff_code R15: 职员属其他区：须为 district_code 所在区（全市项目：全市职员）或全市职员 / the member acts for another district: it must be of district_code''s district (a city-wide item: city-level), or city-level
+- district_code R15: 无此北京区代码 / no Beijing district has this code
+- category_code R14: 无此服务类别 / no such category
+- name_zh R15: 不是 1 至 100 字，或本区已有同名项目 / not 1 to 100 characters, or the district already has an item of that name
+- default_minutes R15: 不在 15 至 480 分钟之间 / not 15 to 480 minutes';
 
 -- R15, R16: a demand for an item of the elder's district or a city-wide
 -- one, at a place; its length defaults to the item's. Checks as
@@ -318,6 +475,22 @@ BEGIN
     RETURN submitted;
 END
 $$;
+COMMENT ON FUNCTION api.publish_item_demand(bigint, bigint, text, timestamptz, double precision, double precision, bigint) IS
+'R15、R16、R17：按老人所在区或全市通用的服务项目发布需求，可附地点；时长默认为项目的默认时长。其余检查与 api.publish_demand 相同（类别取自项目，区为老人所在区）。 / R15, R16, R17: publishes a demand for an item of the elder''s district or a city-wide one, optionally at a place; its length defaults to the item''s. The rest is api.publish_demand''s (the category the item''s, the district the elder''s).
+参数 / Arguments:
+- elder_id: 发布需求的老人 / the elder
+- item_id: 服务项目（api.define_service_item）/ the service item (api.define_service_item)
+- description: 需求说明，1 至 500 字 / what is needed, 1 to 500 characters
+- starts_at: 开始时间，须在未来、为整分钟 / when it starts: in the future, on a whole minute
+- latitude: 地点纬度（与 longitude 同为 NULL：无地点）/ the place''s latitude (NULL with longitude: no place)
+- longitude: 地点经度 / the place''s longitude
+- minutes: 时长（NULL：项目的默认时长）/ how long (NULL: the item''s default)
+返回 / Returns: 请求编号；由 settlement 工作进程执行（settlement.hold），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the settlement worker carries it out (settlement.hold), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- elder_id R3: 无此人 / no person is registered with this id
+- item_id R15: 无此服务项目，或项目属其他区 / no item has this id, or it is another district''s
+- latitude R17: 只给了纬度或经度之一，或超出范围 / only one of latitude and longitude, or out of range
+- 以及 api.publish_demand 的各项拒绝 / and every refusal of api.publish_demand';
 
 -- R17: published services near a volunteer, nearest first: within
 -- `within_km` of the given point (services without a place count as
@@ -370,6 +543,22 @@ BEGIN
      LIMIT greatest(1, least(coalesce(max_results, 20), 100));
 END
 $$;
+COMMENT ON FUNCTION api.find_services(bigint, double precision, double precision, double precision, text, timestamptz, timestamptz, integer) IS
+'R17：志愿者附近已发布的服务，由近及远：在给定地点 within_km 公里内（无地点的服务，在志愿者本区内即算附近），可按类别和开始时间筛选；不含志愿者自己的需求和与其预约时间重叠的服务（R20）。不返回老人的编号、姓名或确切地点。 / R17: published services near a volunteer, nearest first: within within_km of the given point (a service without a place counts as near when it is in the volunteer''s own district), optionally of one category and starting in a time window; never the volunteer''s own demands nor one that overlaps the volunteer''s bookings (R20). No elder''s id, name or exact place.
+参数 / Arguments:
+- volunteer_id: 查找的志愿者 / the volunteer looking
+- latitude: 起点纬度 / the point''s latitude
+- longitude: 起点经度 / the point''s longitude
+- within_km: 半径（公里），大于 0、至多 100，默认 5 / the radius in km, more than 0 and at most 100 (default 5)
+- category: 服务类别代码（NULL：全部）/ a category''s code (NULL: any)
+- starts_after: 不早于此时开始（可为 NULL）/ starting at or after this (optional)
+- starts_before: 早于此时开始（可为 NULL）/ starting before this (optional)
+- max_results: 至多返回几行，1 至 100，默认 20 / at most this many rows, held to 1 to 100 (default 20)
+返回 / Returns: 每项服务一行：service_id、category_code、category_zh、item_zh、district_code、starts_at、minutes、distance_km（一位小数；无地点为 NULL，排在最后）、description / one row per service: service_id, category_code, category_zh, item_zh, district_code, starts_at, minutes, distance_km (one decimal; NULL, and last, without a place), description.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- volunteer_id R17: 不是志愿者 / not an approved volunteer
+- latitude R17: 经纬度缺失或超出范围 / latitude or longitude missing or out of range
+- within_km R17: 半径不在 0（不含）至 100 公里之间 / the radius is not more than 0 and at most 100 km';
 
 -- R2: a minor joins the service the verified guardian booked.
 CREATE OR REPLACE FUNCTION api.join_as_minor(service_id bigint, minor_id bigint) RETURNS bigint
@@ -389,3 +578,15 @@ BEGIN
         'order.join_as_minor', 'order');
 END
 $$;
+COMMENT ON FUNCTION api.join_as_minor(bigint, bigint) IS
+'R2：未成年志愿者加入其已核实的监护人预约的服务。 / R2: a minor who is a volunteer joins the service his or her verified guardian booked.
+参数 / Arguments:
+- service_id: 监护人预约的服务 / the service the guardian booked
+- minor_id: 未成年志愿者 / the minor
+返回 / Returns: 请求编号；由 order 工作进程执行（order.join_as_minor），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.join_as_minor), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- service_id R16: 无此服务 / no service has this id
+- minor_id R2: 不是志愿者 / not approved as a volunteer
+- service_id R2: 服务不是此未成年人已核实的监护人预约的，或不在已预约状态 / not booked, or not by the minor''s verified guardian
+- volunteer_id R3: 未成年人的账户已暂停或注销（字段名为 volunteer_id）/ the minor''s account is suspended or closed (the field is named volunteer_id)
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
