@@ -6,9 +6,11 @@ import Testing
 import TimebankWorkers
 
 extension Bank {
-    /// Configures an insurer (as `timebank insurers set` does).
+    /// Configures an insurer (as `timebank insurers set` does). The timeout is
+    /// long: no test here is about it, and a 1 s one made a loaded machine's
+    /// slow answers attempts to retry (a resend then missed its 20 s).
     func setInsurer(_ code: String, organisations: [String], receiver: TestReceiver, secret: String,
-                    timeoutMilliseconds: Int = 1000) async throws {
+                    timeoutMilliseconds: Int = 10_000) async throws {
         try await InsurerAdmin.set(owner, InsurerAdmin.Insurer(
             code: code, name: code, organisations: organisations, claimsURL: receiver.url("/claims/\(code)").absoluteString,
             exportURL: receiver.url("/export/\(code)").absoluteString, timeoutMilliseconds: timeoutMilliseconds), secret: secret)

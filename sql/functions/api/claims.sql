@@ -61,7 +61,7 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.state FROM bank.insurer_callback(insurer, body, signature) c
 $$;
 COMMENT ON FUNCTION api.claim_status_callback(text, text, text) IS
-'R26：保险方的理赔状态回调（docs/insurer-api.yaml，ClaimStatus），按网关收到的原样传入；签名错误不作任何改变，同一事件（event_id）重复只算一次。 / R26: an insurer''s status callback (docs/insurer-api.yaml, ClaimStatus), as the gateway received it; a bad signature changes nothing, and the same event (event_id) twice is one change.
+'R26：保险方的理赔状态回调（docs/insurer-api.yaml，ClaimStatus），供运营方自己的网关按收到的原样传入（保险理赔 worker 自身以 HTTP 提供同一接口：POST /timebank/claims/status，--http-port；两者都经 bank.insurer_callback）；签名错误不作任何改变，同一事件（event_id）重复只算一次。 / R26: an insurer''s status callback (docs/insurer-api.yaml, ClaimStatus), for a gateway of the operator''s own, as it received it (the insurance-claim worker serves the same over HTTP itself: POST /timebank/claims/status, --http-port; both apply it through bank.insurer_callback); a bad signature changes nothing, and the same event (event_id) twice is one change.
 参数 / Arguments:
 - insurer: 保险方代码（bank.insurer）/ the insurer''s code (bank.insurer)
 - body: 回调正文，原样（JSON：event_id、claim_id、status，及 amount、reason、documents）/ the body exactly as sent (JSON: event_id, claim_id, status, and amount, reason, documents)
@@ -69,11 +69,11 @@ COMMENT ON FUNCTION api.claim_status_callback(text, text, text) IS
 返回 / Returns: 回调后理赔的状态（received、more_documents、approved、rejected、paid）；重复的事件返回当前状态 / the claim''s state after it (received, more_documents, approved, rejected, paid); an event seen before returns the state as it is.
 拒绝 / Refusals: 保险方未知或签名不符：SQLSTATE 28000 invalid_authorization_specification（消息以 R26 开头，COLUMN 为 signature），两种情况答复相同 / an unknown insurer or a wrong signature: SQLSTATE 28000 invalid_authorization_specification (the message starts with R26, COLUMN signature), the same answer for both.
 其余（SQLSTATE 22023，DETAIL 为 field: 字段）/ The rest (SQLSTATE 22023, the DETAIL field: <field>):
-- body R26: 正文不是 JSON / the body is not JSON
+- body R26: 正文不是 PostgreSQL 能容纳的 JSON / the body is not JSON that PostgreSQL can hold
 - event_id R26: 缺少事件编号，或不是 1 至 100 字 / no event id, or not 1 to 100 characters
-- claim_id R26: 缺少理赔编号，或无发给此保险方的此理赔 / no claim id, or no claim sent to this insurer has it
+- claim_id R26: 缺少理赔编号、不是 bigint 范围内的整数，或无发给此保险方的此理赔 / no claim id, not a whole number within bigint, or no claim sent to this insurer has it
 - status R26: 不是上述五种状态，或不能从当前状态转入（paid 只能在 approved 之后）/ not one of the five, or not reachable from the claim''s state (paid only after approved)
-- amount R26: 批准或支付未给出正的、精确到分的金额；批准超过 claim_max_approved_yuan；支付超过批准金额 / an approval or payment without a positive amount in yuan to the fen; an approval over claim_max_approved_yuan; a payment over the approved amount
+- amount R26: 批准或支付未给出正的、精确到分、小于 10^10 的金额；批准超过 claim_max_approved_yuan；支付超过批准金额 / an approval or payment without a positive amount in yuan to the fen below 10^10; an approval over claim_max_approved_yuan; a payment over the approved amount
 - reason R26: 拒赔未给出 1 至 1000 字的原因 / a rejection without a reason of 1 to 1000 characters
 - documents R26: 补充材料请求未列出材料 / a request for more documents that lists none';
 
