@@ -8,9 +8,18 @@ import Testing
 /// mode, where each transaction may run on another server session.
 @Suite(.serialized) struct TransactionPoolingTests {
     /// Sessions open on `database` now, seen from another database (so the looking one is not counted).
+    /// The server sessions PgBouncer opened to `database`: its own backends
+    /// only (application_name is not ours), so a test's setup session still
+    /// exiting on a loaded machine is not counted as one of them.
     func serverSessions(_ admin: PostgresConnection, _ database: String) async throws -> Int {
-        try await admin.query("SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE datname = $1::text", [database])[0].decode("n")
+        try await admin.query("""
+            SELECT count(*)::bigint AS n FROM pg_stat_activity
+             WHERE datname = $1::text AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+               AND application_name IS DISTINCT FROM $2::text
+            """, [database, Self.setupName])[0].decode("n")
     }
+
+    static let setupName = "timebank-pooling-test-setup"
 
     /// Named statements live in the server session: a second client lent
     /// the same server session finds the first one's `tb1` there. (Lent
@@ -38,7 +47,9 @@ import Testing
     /// and every answer is the client's own.
     @Test func unnamedStatementsWorkForManyClientsOnFewServerSessions() async throws {
         try await TestDatabase.with(migrated: false) { database in
-            let setup = try await database.connect()
+            var setupSettings = database.settings
+            setupSettings.applicationName = Self.setupName
+            let setup = try await PostgresConnection.connect(setupSettings)
             try await setup.executeScript("CREATE TABLE t (client int, n int, PRIMARY KEY (client, n))")
             await setup.close()
             let bouncer = try await PgBouncer.start(inFrontOf: database.settings, users: [], poolSize: 2)
