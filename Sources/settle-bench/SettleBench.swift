@@ -69,6 +69,8 @@ struct SettleBench: AsyncParsableCommand {
         print(String(format: "pgbench settlement.pgbench, -c 8 -j 2: %.0f settlements/s; latency p50/p95/p99 %@", pgbench.rate, pgbench.latency))
         let batch = try await runPGBench(server, script: "limits/settle_batch10.pgbench")
         print(String(format: "pgbench settle_batch10.pgbench, -c 8 -j 2: %.0f settlements/s (10 per commit)", batch.rate * 10))
+        let direct = try await runDirectSettle(server)
+        print(String(format: "pgbench calling bank.settlement_settle, %d per call, -c 8 -j 2: %.0f settlements/s", direct.batch, direct.rate))
         print("")
         print("| run | settlements/s | vs pgbench (1 per commit) | check-out to credited p50 / p95 / p99 |")
         print("| --- | ---: | ---: | --- |")
@@ -78,6 +80,10 @@ struct SettleBench: AsyncParsableCommand {
         }
         print(String(format: "| pgbench settlement.pgbench, 8 clients | %.0f | 1.00x | %@ (one transaction) |", pgbench.rate, pgbench.latency))
         print(String(format: "| pgbench settle_batch10.pgbench, 8 clients | %.0f | %.2fx | |", batch.rate * 10, batch.rate * 10 / pgbench.rate))
+        print(String(format: "| pgbench calling bank.settlement_settle, %d per call, 8 clients (our SQL, no job engine) | %.0f | %.2fx | |",
+                     direct.batch, direct.rate, direct.rate / pgbench.rate))
+        print(String(format: "ratios to the ten-per-commit ceiling (%.0f/s): our SQL %.2fx%@", batch.rate * 10, direct.rate / (batch.rate * 10),
+                     rows.filter { !$0.0.contains("paced") }.map { String(format: "; %@ %.2fx", $0.0, $0.1 / (batch.rate * 10)) }.joined()))
         if let chart {
             let svg = ScalingChart(title: "settlements per second by settlement-worker processes", points: measured,
                                    baseline: pgbench.rate, baselineName: "pgbench, 1 settlement per commit").svg()
@@ -209,7 +215,8 @@ struct SettleBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: log)
         try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
         let outcome = try ChildProcess.run(pgbench, [
-            "-n", "-c", "8", "-j", "2", "-T", String(pgbenchSeconds), "-f", "\(peerBench)/\(script)",
+            // Prepared: the simple protocol is 1.6x slower for this transaction, which flattered us.
+            "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", String(pgbenchSeconds), "-f", "\(peerBench)/\(script)",
             "-l", "--log-prefix", "\(log)/tx", settings.conninfoWithDatabase,
         ])
         guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
@@ -225,6 +232,50 @@ struct SettleBench: AsyncParsableCommand {
         micros.sort()
         func at(_ q: Double) -> Double { micros.isEmpty ? 0 : Double(micros[min(micros.count - 1, Int(q * Double(micros.count)))]) / 1000 }
         return (tps, String(format: "%.1f / %.1f / %.1f ms", at(0.5), at(0.95), at(0.99)))
+    }
+
+    /// Issue 18: the second reference. pgbench calls our own
+    /// `bank.settlement_settle` on the same fixture as the workers' runs, in
+    /// batches of the workers' claim size, 8 clients, prepared: what our SQL
+    /// costs without the job engine (claims, completions, leases, the
+    /// worker's round trips), so the two show apart.
+    func runDirectSettle(_ server: ConnectionSettings) async throws -> (rate: Double, batch: Int) {
+        let batch = claimBatch ?? WorkerKind.settlement.configuration().claimBatch
+        let settings = try await freshDatabase(server, "settle_direct")
+        let connection = try await PostgresConnection.connect(settings)
+        let ids = try await SettlementFixture.prepare(connection, services: services)
+        for chunk in stride(from: 0, to: ids.count, by: 1000) {
+            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
+        }
+        // The batches, numbered; each pgbench transaction settles the next one. (The
+        // settlement jobs the check-outs enqueued stay queued: no worker runs here.)
+        try await connection.executeScript("""
+            CREATE TABLE settle_direct AS
+              SELECT (row_number() OVER (ORDER BY id) - 1) / \(batch) + 1 AS batch, id FROM bank.service WHERE status = 'checked_out';
+            CREATE TABLE settle_direct_batch AS SELECT batch, array_agg(id ORDER BY id) AS ids FROM settle_direct GROUP BY batch;
+            ALTER TABLE settle_direct_batch ADD PRIMARY KEY (batch);
+            CREATE SEQUENCE settle_direct_next
+            """)
+        try await connection.executeScript("VACUUM ANALYZE")
+        let batches = try await connection.query("SELECT count(*)::int AS n FROM settle_direct_batch")[0].decode("n", as: Int.self)
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("settle-direct-\(getpid()).pgbench").path
+        try "SELECT count(*) FROM bank.settlement_settle((SELECT ids FROM settle_direct_batch WHERE batch = (SELECT nextval('settle_direct_next'))));\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let clients = 8
+        let outcome = try ChildProcess.run(try ServerTools.pgbench(), [
+            "-n", "-M", "prepared", "-c", String(clients), "-j", "2", "-t", String(batches / clients), "-f", script, settings.conninfoWithDatabase,
+        ])
+        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+              let tps = Double(line.dropFirst(6).prefix { $0 != " " })
+        else { throw ValidationError("pgbench (bank.settlement_settle) failed: \(outcome.output)") }
+        let settled = try await connection.query("SELECT count(*)::int AS n FROM bank.service WHERE settled_at IS NOT NULL")[0].decode("n", as: Int.self)
+        guard settled == batches / clients * clients * batch || settled == ids.count else {
+            throw ValidationError("pgbench settled \(settled) services, not the \(batches / clients * clients) batches asked")
+        }
+        let problems = try await LedgerVerifier.problems(connection)
+        if !problems.isEmpty { throw ValidationError("the ledger does not verify after the direct settlement: \(problems)") }
+        await connection.close()
+        return (tps * Double(batch), batch)
     }
 
     /// Direct, or a PgBouncer started for the run (the logins made first: the pooled workers log in as theirs).
