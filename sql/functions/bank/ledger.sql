@@ -27,9 +27,12 @@ $$;
 
 -- L4, L7, L8: applies a statement's new transfers to their accounts'
 -- totals. Once per statement, aggregated per account, so that a batch of
--- settlements updates each account (the clearing account above all) once;
--- accounts are locked in id order so that concurrent batches cannot
--- deadlock. The account constraints (L6, L7) are checked by the UPDATE.
+-- settlements updates each account once; accounts are locked in id order
+-- so that concurrent batches cannot deadlock. The account constraints (L6,
+-- L7) are checked by the UPDATE. The service_clearing account is neither
+-- locked nor updated (0029): every settlement batch passes through it, and
+-- its row would make every batch of every process wait its turn; its
+-- totals are derived from its transfers by ledger verify instead.
 CREATE OR REPLACE FUNCTION bank.apply_transfers() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -67,6 +70,7 @@ BEGIN
 
     PERFORM 1 FROM bank.account a
      WHERE a.id IN (SELECT debit_account_id FROM new_transfers UNION SELECT credit_account_id FROM new_transfers)
+       AND a.kind <> 'service_clearing'
      ORDER BY a.id FOR NO KEY UPDATE;
     WITH moves AS (
         SELECT t.debit_account_id AS account_id,
@@ -91,7 +95,7 @@ BEGIN
                credits_pending = a.credits_pending + t.c_pending, credits_posted = a.credits_posted + t.c_posted,
                earned_minutes = a.earned_minutes + t.earned
           FROM totals t
-         WHERE a.id = t.account_id
+         WHERE a.id = t.account_id AND a.kind <> 'service_clearing'
         RETURNING a.person_id, a.earned_minutes, t.earned
     )
     -- L10: the milestones this statement's earnings crossed, recorded once.
