@@ -8,7 +8,7 @@ import WorkerHost
 /// a role with CREATEROLE.
 struct Logins: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The application's database logins: one per worker kind, the residents' client, the staff desk, analysts, personal-data readers.",
+        abstract: "The application's database logins: one per worker kind, the residents' client, the staff desk, analysts, personal-data readers, the web console.",
         discussion: """
             Each login is a member of its group role only (timebank_settlement_login of timebank_settlement, ...): \
             no superuser, no owner, no CREATEROLE. `create` makes the missing ones and puts the others back to that; \
