@@ -140,8 +140,9 @@ struct ConsoleRoutes: HTTPHandler {
             return response
         }
         guard let action = Self.action(parts, fields) else {
-            return page(parts.count == 3 ? 400 : 404, LoginPage.refusal(status: 400, title: "请求无效 Bad request",
-                                                                        reason: "无法识别的操作或参数 Unknown action or missing field.", viewer: viewer))
+            guard parts.count == 3 else { return page(404, notFound(viewer)) }
+            return page(400, LoginPage.refusal(status: 400, title: "请求无效 Bad request",
+                                               reason: "无法识别的操作或缺少字段 Unknown action, or a field missing (a reason?).", viewer: viewer, back: back))
         }
         let (done, message) = try await store.perform(action, token: token, csrfToken: csrf)
         logger.info("console action", metadata: ["login": "\(viewer.login)", "action": "\(parts.joined(separator: "/"))", "done": "\(done)"])

@@ -66,7 +66,7 @@ struct ConsoleCommand: AsyncParsableCommand {
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Add an account; its password from --password-environment, else the first line of stdin (never argv).")
+                abstract: "Add an account; its password from --password-environment, else asked for at a terminal, else stdin's first line (never argv).")
             @OptionGroup var database: DatabaseOptions
             @Option(help: "The name to log in with (letters, digits, . _ -).") var login: String
             @Option(help: "viewer (reads every page) or operator (also retries, cancels, pauses, resends).") var power: String
@@ -76,10 +76,13 @@ struct ConsoleCommand: AsyncParsableCommand {
             func run() async throws {
                 let password: String
                 if let passwordEnvironment {
-                    guard let value = ProcessInfo.processInfo.environment[passwordEnvironment], !value.isEmpty else {
-                        throw ValidationError("--password-environment: \(passwordEnvironment) is not set")
+                    password = try secretFromEnvironment(passwordEnvironment, option: "--password-environment")
+                } else if isatty(STDIN_FILENO) == 1 {
+                    // At a terminal: asked for, not echoed.
+                    guard let typed = getpass("Password (at least 12 characters): ").map({ String(cString: $0) }), !typed.isEmpty else {
+                        throw ValidationError("no password given")
                     }
-                    password = value
+                    password = typed
                 } else {
                     guard let line = readLine(strippingNewline: true), !line.isEmpty else {
                         throw ValidationError("no password: give --password-environment, or the password as stdin's first line")

@@ -25,13 +25,7 @@ struct Logins: AsyncParsableCommand {
         var passwordEnvironment: String?
 
         func run() async throws {
-            var password: String?
-            if let passwordEnvironment {
-                guard let value = ProcessInfo.processInfo.environment[passwordEnvironment], !value.isEmpty else {
-                    throw ValidationError("--password-environment: \(passwordEnvironment) is not set")
-                }
-                password = value
-            }
+            let password = try passwordEnvironment.map { try secretFromEnvironment($0, option: "--password-environment") }
             let connection = try await Jobs.connect(database)
             try await LoginAdmin.ensure(connection, password: password)
             for login in LoginAdmin.logins { print("\(login.name): a member of \(login.group)") }
