@@ -49,7 +49,7 @@ enum Assets {
         .refresh { float: right; font-size: .85rem; color: var(--muted); flex-direction: row; align-items: center; gap: .3rem; }
         @media (max-width: 700px) {
           header { padding: .5rem .75rem; } main { padding: .75rem; }
-          nav { overflow-x: auto; flex-wrap: nowrap; }
+          nav { overflow-x: auto; flex-wrap: nowrap; scrollbar-width: none; }
           .table { border: none; background: transparent; }
           table, thead, tbody, tr, td { display: block; } thead { display: none; }
           tr { background: #fff; border: 1px solid var(--line); border-radius: 10px; margin-bottom: .6rem; padding: .3rem 0; }

@@ -37,7 +37,7 @@ struct ConsoleRoutes: HTTPHandler {
         case (.GET, "console.js"): return asset(Assets.script, type: "text/javascript; charset=utf-8")
         case (.GET, "favicon.ico"): return HTTPResponse(statusCode: .noContent, headers: HTTPHeaders(Self.securityHeaders), body: Data())
         case (.GET, "healthz"): return HTTPResponse(statusCode: .ok, headers: [.contentType: "text/plain"], body: Data("ok\n".utf8))
-        case (.GET, "login"): return page(200, LoginPage.render())
+        case (.GET, "login"): return logInForm(200)
         case (.POST, "login"): return try await logIn(request)
         default: break
         }
@@ -115,17 +115,35 @@ struct ConsoleRoutes: HTTPHandler {
         default: "unknown"
         }
         if await throttle.isBlocked(address) {
-            return page(429, LoginPage.render(message: "尝试次数过多，请 15 分钟后再试 Too many failed log-ins from this address: try again in 15 minutes."))
+            return logInForm(429, message: "尝试次数过多，请 15 分钟后再试 Too many failed log-ins from this address: try again in 15 minutes.")
         }
         let fields = HTTPForm.fields(try await request.bodyData) ?? [:]
+        // Log-in CSRF (another site logging the browser in to an account of its own): the form's
+        // token must be the one its page set in a SameSite=Strict cookie, which no other site's post carries.
+        guard let formToken = fields["form"], formToken.count == 64,
+              HTTPForm.cookie(Self.logInFormCookie, in: request.headers[.cookie]) == formToken else {
+            return logInForm(403, message: "表单已过期，请重试 The log-in form expired: try again.")
+        }
         guard let login = fields["login"], let password = fields["password"], !login.isEmpty, !password.isEmpty,
               let session = try await store.logIn(login: login, password: password) else {
             await throttle.recordFailure(address)
-            return page(401, LoginPage.render(message: "登录名或密码错误（连续 5 次失败将锁定 15 分钟）Wrong login or password (5 failures lock the account for 15 minutes)."))
+            return logInForm(401, message: "登录名或密码错误（连续 5 次失败将锁定 15 分钟）Wrong login or password (5 failures lock the account for 15 minutes).")
         }
         await throttle.recordSuccess(address)
         var response = redirect("/")
         response.headers[.setCookie] = cookie(session.token, maxAge: Int(max(0, session.expiresAt.timeIntervalSinceNow)))
+        return response
+    }
+
+    static let logInFormCookie = "timebank_console_form"
+
+    /// The log-in page, with a fresh form token in its field and its cookie.
+    private func logInForm(_ status: Int, message: String? = nil) -> HTTPResponse {
+        var bytes = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &bytes)) }.joined()
+        var response = page(status, LoginPage.render(formToken: token, message: message))
+        response.headers[.setCookie] = "\(Self.logInFormCookie)=\(token); Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600"
+            + (secureCookie ? "; Secure" : "")
         return response
     }
 

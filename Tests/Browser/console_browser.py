@@ -7,7 +7,8 @@ viewer's action, an operator's without the CSRF token) with the browser's
 own cookie. Prints what it saw as one JSON object; the Swift test checks
 it against the database. Everything comes from the environment:
 CONSOLE_URL, CONSOLE_PASSWORD, VIEWER_LOGIN, OPERATOR_LOGIN, FAILED_JOB,
-QUEUE, SCREENSHOT (a PNG path for the overview, 1280 px wide)."""
+QUEUE, SCREENSHOT (a PNG path for the overview, 1280 px wide), and
+optionally PHONE_SCREENSHOT (the jobs page at 390 px)."""
 
 import json
 import os
@@ -124,6 +125,9 @@ def main():
         driver.set_window_size(390, 844)
         driver.get(URL + "/")
         seen["phone_scroll_width"] = driver.execute_script("return document.documentElement.scrollWidth")
+        if os.environ.get("PHONE_SCREENSHOT"):  # for a look by hand: the jobs page at a phone's width
+            driver.get(URL + "/jobs")
+            driver.save_screenshot(os.environ["PHONE_SCREENSHOT"])
     finally:
         driver.quit()
     json.dump(seen, sys.stdout)

@@ -1,11 +1,12 @@
 /// 登录 Log in, and the pages that say no (403, 404, 400).
 enum LoginPage {
-    static func render(message: String? = nil) -> HTML {
+    static func render(formToken: String, message: String? = nil) -> HTML {
         let error: HTML = message.map { "<p class=\"notice\" role=\"alert\">\($0)</p>" } ?? ""
         let body: HTML = """
             <div class="login">
             \(error)
             <form method="post" action="/login">
+              <input type="hidden" name="form" value="\(formToken)">
               <label>登录名 Login <input name="login" autocomplete="username" required autofocus maxlength="40"></label>
               <label>密码 Password <input name="password" type="password" autocomplete="current-password" required maxlength="200"></label>
               <button type="submit" id="log-in">登录 Log in</button>
