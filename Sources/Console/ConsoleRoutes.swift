@@ -14,6 +14,8 @@ struct ConsoleRoutes: HTTPHandler {
     let store: ConsoleStore
     let throttle: LogInThrottle
     let secureCookie: Bool
+    /// The reverse proxy's address, whose X-Forwarded-For names the client (nil: no proxy is trusted).
+    let trustedProxy: String?
     let logger: Logger
 
     func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -109,11 +111,7 @@ struct ConsoleRoutes: HTTPHandler {
     // MARK: Forms
 
     private func logIn(_ request: HTTPRequest) async throws -> HTTPResponse {
-        // The socket's address, not X-Forwarded-For (which any client can write).
-        let address: String = switch request.remoteAddress {
-        case .ip4(let ip, _), .ip6(let ip, _): ip
-        default: "unknown"
-        }
+        let address = clientAddress(request)
         if await throttle.isBlocked(address) {
             return logInForm(429, message: "尝试次数过多，请 15 分钟后再试 Too many failed log-ins from this address: try again in 15 minutes.")
         }
@@ -133,6 +131,20 @@ struct ConsoleRoutes: HTTPHandler {
         var response = redirect("/")
         response.headers[.setCookie] = cookie(session.token, maxAge: Int(max(0, session.expiresAt.timeIntervalSinceNow)))
         return response
+    }
+
+    /// Whom the log-in throttle counts: the socket's peer, or behind the
+    /// trusted proxy the last address it appended to X-Forwarded-For (the
+    /// header's earlier entries are the client's own to write).
+    private func clientAddress(_ request: HTTPRequest) -> String {
+        let peer: String = switch request.remoteAddress {
+        case .ip4(let ip, _), .ip6(let ip, _): ip
+        default: "unknown"
+        }
+        guard let trustedProxy, peer == trustedProxy,
+              let forwarded = request.headers[.xForwardedFor]?.split(separator: ",").last?.trimmingCharacters(in: .whitespaces),
+              !forwarded.isEmpty else { return peer }
+        return forwarded
     }
 
     static let logInFormCookie = "timebank_console_form"

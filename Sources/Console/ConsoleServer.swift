@@ -14,9 +14,12 @@ public final class ConsoleServer: Sendable {
 
     /// `secureCookie`: mark the session cookie Secure (behind HTTPS, as in
     /// production; a browser then never sends it over plain HTTP).
-    public init(settings: ConnectionSettings, ip4 host: String, port: UInt16, secureCookie: Bool, logger: Logger) throws {
+    /// `trustedProxy`: the reverse proxy's address, whose X-Forwarded-For the log-in throttle believes.
+    public init(settings: ConnectionSettings, ip4 host: String, port: UInt16, secureCookie: Bool, trustedProxy: String? = nil,
+                logger: Logger) throws {
         pool = ConnectionPool(settings: settings, maximum: 4, logger: logger)
-        let routes = ConsoleRoutes(store: ConsoleStore(pool: pool), throttle: LogInThrottle(), secureCookie: secureCookie, logger: logger)
+        let routes = ConsoleRoutes(store: ConsoleStore(pool: pool), throttle: LogInThrottle(), secureCookie: secureCookie,
+                                   trustedProxy: trustedProxy, logger: logger)
         server = HTTPServer(address: try .inet(ip4: host, port: port), timeout: 15, logger: .disabled, handler: routes)
     }
 

@@ -24,13 +24,16 @@ struct ConsoleCommand: AsyncParsableCommand {
         @Option(help: "The IPv4 address to listen on.") var host = "127.0.0.1"
         @Option(help: "The port to listen on (0: any free one, printed).") var port: UInt16 = 8090
         @Flag(help: "Mark the session cookie Secure (sent over HTTPS only).") var secureCookie = false
+        @Option(help: "The reverse proxy's IPv4 address: the log-in throttle counts the client its X-Forwarded-For names, not the proxy.")
+        var trustedProxy: String?
 
         func run() async throws {
             let settings = try await database.resolve(applicationName: "timebank-console")
             try await Self.refusePrivilegedLogin(settings)
             var logger = Logger(label: "timebank.console")
             logger.logLevel = .info
-            let server = try ConsoleServer(settings: settings, ip4: host, port: port, secureCookie: secureCookie, logger: logger)
+            let server = try ConsoleServer(settings: settings, ip4: host, port: port, secureCookie: secureCookie,
+                                           trustedProxy: trustedProxy, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await server.run() }
                 let listening = try await server.listeningPort()

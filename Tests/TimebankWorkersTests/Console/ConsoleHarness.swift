@@ -87,9 +87,9 @@ struct ConsoleHarness: Sendable {
     }
 
     /// The console, served on a free port as its own login, for the length of `body`.
-    func serving<T: Sendable>(_ body: (URL) async throws -> T) async throws -> T {
+    func serving<T: Sendable>(trustedProxy: String? = nil, _ body: (URL) async throws -> T) async throws -> T {
         let server = try ConsoleServer(settings: consoleSettings, ip4: "127.0.0.1", port: 0, secureCookie: false,
-                                       logger: Logger(label: "console-test"))
+                                       trustedProxy: trustedProxy, logger: Logger(label: "console-test"))
         let task = Task { try await server.run() }
         defer { task.cancel() }
         let port = try await server.listeningPort()

@@ -19,10 +19,11 @@ import Testing
     }()
 
     /// A GET or a form POST with a session's cookie (redirects followed): the final status, URL, page and Set-Cookie.
-    static func request(_ base: URL, _ path: String, token: String?, form: [String: String]? = nil, cookie: String? = nil) async throws
-        -> (status: Int, url: String, body: String, setCookie: String?) {
+    static func request(_ base: URL, _ path: String, token: String?, form: [String: String]? = nil, cookie: String? = nil,
+                        forwardedFor: String? = nil) async throws -> (status: Int, url: String, body: String, setCookie: String?) {
         var request = URLRequest(url: URL(string: path, relativeTo: base)!)
         request.timeoutInterval = 10
+        if let forwardedFor { request.setValue(forwardedFor, forHTTPHeaderField: "X-Forwarded-For") }
         if let cookie = cookie ?? token.map({ "timebank_console=\($0)" }) { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
         if let form {
             request.httpMethod = "POST"
@@ -113,6 +114,26 @@ import Testing
                 "SELECT count(*)::integer AS n FROM bank.staff_act WHERE alert_id = $1 AND power = 'dismiss_alert'", [alerts[0]])[0].decode("n")
             #expect(act == 1, "recorded as the staff member's act too")
             #expect(try await harness.owner.query("SELECT status FROM bank.alert WHERE id = $1", [alerts[1]])[0].decode("status", as: String.self) == "open")
+        }
+    }
+
+    /// Behind the trusted proxy, the throttle counts the client its
+    /// X-Forwarded-For appends last, so one client's failures do not lock out the others.
+    @Test func behindTheTrustedProxyTheThrottleCountsEachClient() async throws {
+        try await ConsoleHarness.with { harness in
+            try await harness.serving(trustedProxy: "127.0.0.1") { base in
+                let page = try await Self.request(base, "/login", token: nil)
+                let formToken = try #require(page.body.firstMatch(of: #/name="form" value="([0-9a-f]{64})"/#)?.output.1).description
+                let cookie = "timebank_console_form=\(formToken)"
+                func logIn(_ login: String, _ password: String, from client: String) async throws -> Int {
+                    try await Self.request(base, "/login", token: nil, form: ["login": login, "password": password, "form": formToken],
+                                           cookie: cookie, forwardedFor: client).status
+                }
+                // The client's own entries come first; the proxy appends the address it saw.
+                for _ in 1...20 { #expect(try await logIn("nobody", "guess", from: "198.51.100.7, 10.0.0.1") == 401) }
+                #expect(try await logIn("viewer1", ConsoleHarness.password, from: "198.51.100.8, 10.0.0.1") == 429, "10.0.0.1 is blocked")
+                #expect(try await logIn("viewer1", ConsoleHarness.password, from: "10.0.0.2") == 200, "another client is not")
+            }
         }
     }
 }
