@@ -200,7 +200,11 @@ struct ConsoleRoutes: HTTPHandler {
             return .dismissAlert(id, reason: reason)
         case ("alerts", "confirm"):
             guard let id, let person = fields["person"].flatMap({ Int64($0) }), let reason = fields["reason"], !reason.isEmpty else { return nil }
-            return .confirmFraud(alert: id, person: person, reason: reason)
+            // The services whose coins are taken back: ids separated by commas or spaces (none: only the listing).
+            let listed = (fields["services"] ?? "").split(whereSeparator: { $0 == "," || $0 == " " })
+            let services = listed.compactMap { Int64($0) }
+            guard services.count == listed.count else { return nil }
+            return .confirmFraud(alert: id, person: person, reason: reason, services: services)
         default: return nil
         }
     }

@@ -49,7 +49,7 @@ public struct ConsoleStore: Sendable {
     /// What an operator may do from a page, each one function of sql/functions/console/actions.sql.
     enum Action: Sendable, Equatable {
         case retryJob(Int64), cancelJob(Int64), setQueuePaused(String, Bool), retryDelivery(Int64), resendClaim(Int64)
-        case dismissAlert(Int64, reason: String), confirmFraud(alert: Int64, person: Int64, reason: String)
+        case dismissAlert(Int64, reason: String), confirmFraud(alert: Int64, person: Int64, reason: String, services: [Int64])
 
         var call: (sql: String, parameters: [any PostgresEncodable]) {
             switch self {
@@ -59,7 +59,8 @@ public struct ConsoleStore: Sendable {
             case .retryDelivery(let id): ("bank.console_retry_delivery($1, $2, $3)", [id])
             case .resendClaim(let id): ("bank.console_resend_claim($1, $2, $3)", [id])
             case .dismissAlert(let id, let reason): ("bank.console_dismiss_alert($1, $2, $3, $4)", [id, reason])
-            case .confirmFraud(let alert, let person, let reason): ("bank.console_confirm_fraud($1, $2, $3, $4, $5)", [alert, person, reason])
+            case .confirmFraud(let alert, let person, let reason, let services):
+                ("bank.console_confirm_fraud($1, $2, $3, $4, $5, $6)", [alert, person, reason, services])
             }
         }
     }

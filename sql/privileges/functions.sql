@@ -213,6 +213,6 @@ GRANT EXECUTE ON FUNCTION
     bank.console_retry_job(text, text, bigint), bank.console_cancel_job(text, text, bigint),
     bank.console_set_queue_paused(text, text, text, boolean),
     bank.console_retry_delivery(text, text, bigint), bank.console_resend_claim(text, text, bigint),
-    bank.console_dismiss_alert(text, text, bigint, text), bank.console_confirm_fraud(text, text, bigint, bigint, text),
+    bank.console_dismiss_alert(text, text, bigint, text), bank.console_confirm_fraud(text, text, bigint, bigint, text, bigint[]),
     api.claim_history(bigint)
     TO timebank_console;

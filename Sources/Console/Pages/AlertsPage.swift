@@ -32,6 +32,7 @@ enum AlertsPage {
         let people = alert.people.map { person -> HTML in "<option value=\"\(person)\">\(person)</option>" }
         return Layout.action(viewer, path: "/alerts/\(alert.id)/dismiss", label: "驳回 Dismiss", back: "/alerts", fields: reason)
             + Layout.action(viewer, path: "/alerts/\(alert.id)/confirm", label: "认定欺诈 Confirm fraud", back: "/alerts", danger: true,
-                            fields: "<select name=\"person\">\(people)</select>" + reason)
+                            fields: "<select name=\"person\">\(people)</select>" + reason
+                                + "<input name=\"services\" size=\"10\" inputmode=\"numeric\" placeholder=\"服务编号 service ids\">")
     }
 }

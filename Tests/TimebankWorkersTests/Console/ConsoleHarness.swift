@@ -25,23 +25,37 @@ struct ConsoleHarness: Sendable {
     static func with<T: Sendable>(_ body: (ConsoleHarness) async throws -> T) async throws -> T {
         try await TestDatabase.with { database in
             let owner = try await database.connect()
-            let login = "console_" + UUID().uuidString.prefix(8).lowercased()
-            try await owner.execute("CREATE ROLE \(login) LOGIN IN ROLE timebank_console")
             do {
-                let harness = try await make(database, owner: owner, login: login)
-                let value = try await body(harness)
+                let value = try await withConsoleLogin(database, owner: owner) { settings in
+                    try await body(try await make(database, owner: owner, consoleSettings: settings))
+                }
                 await owner.close()
-                try await Self.dropLogin(login, database)
                 return value
             } catch {
                 await owner.close()
-                try? await Self.dropLogin(login, database)
                 throw error
             }
         }
     }
 
-    private static func make(_ database: TestDatabase, owner: PostgresConnection, login: String) async throws -> ConsoleHarness {
+    /// A login of the console's own (a member of timebank_console only) for `body`'s length: its settings.
+    static func withConsoleLogin<T: Sendable>(_ database: TestDatabase, owner: PostgresConnection,
+                                              _ body: (ConnectionSettings) async throws -> T) async throws -> T {
+        let login = "console_" + UUID().uuidString.prefix(8).lowercased()
+        try await owner.execute("CREATE ROLE \(login) LOGIN IN ROLE timebank_console")
+        let conninfo = database.settings.conninfoWithDatabase
+        let settings = ConnectionSettings(conninfo: conninfo.hasPrefix("postgres") ? conninfo + "&user=\(login)" : conninfo + " user=\(login)")
+        do {
+            let value = try await body(settings)
+            try await dropLogin(login, database)
+            return value
+        } catch {
+            try? await dropLogin(login, database)
+            throw error
+        }
+    }
+
+    private static func make(_ database: TestDatabase, owner: PostgresConnection, consoleSettings: ConnectionSettings) async throws -> ConsoleHarness {
         var waiting: [Int64] = []
         for number in 1...3 {
             waiting.append(try await owner.query("SELECT jobs.enqueue('console.sample', $1::jsonb, $2) AS id",
@@ -54,14 +68,13 @@ struct ConsoleHarness: Sendable {
             """, [waiting.removeLast()])[0].decode("id")
         _ = try await ConsoleAccounts.add(owner, login: "viewer1", power: "viewer", password: password, staffCode: nil)
         _ = try await ConsoleAccounts.add(owner, login: "operator1", power: "operator", password: password, staffCode: nil)
-        let conninfo = database.settings.conninfoWithDatabase
-        let settings = ConnectionSettings(conninfo: conninfo.hasPrefix("postgres") ? conninfo + "&user=\(login)" : conninfo + " user=\(login)")
-        return ConsoleHarness(database: database, owner: owner, consoleSettings: settings, failedJob: failed, waitingJobs: waiting)
+        return ConsoleHarness(database: database, owner: owner, consoleSettings: consoleSettings, failedJob: failed, waitingJobs: waiting)
     }
 
     private static func dropLogin(_ login: String, _ database: TestDatabase) async throws {
+        // Its sessions first (the console's pool may still be closing), then the role (cluster-wide).
         let admin = try await PostgresConnection.connect(database.settings.withDatabase("postgres"))
-        _ = try? await admin.executeScript("DROP DATABASE IF EXISTS \(database.name) WITH (FORCE)")
+        _ = try? await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [login])
         _ = try? await admin.execute("DROP ROLE IF EXISTS \(login)")
         await admin.close()
     }
@@ -71,8 +84,12 @@ struct ConsoleHarness: Sendable {
         try await PostgresConnection.connect(consoleSettings)
     }
 
-    /// A session as the console would get it: (token, csrf).
     func logIn(_ connection: PostgresConnection, _ login: String, password: String = Self.password) async throws -> (token: String, csrf: String)? {
+        try await Self.logIn(connection, login, password: password)
+    }
+
+    /// A session as the console would get it: (token, csrf).
+    static func logIn(_ connection: PostgresConnection, _ login: String, password: String = Self.password) async throws -> (token: String, csrf: String)? {
         try await connection.query("SELECT token, csrf_token FROM bank.console_log_in($1, $2)", [login, password]).first.map {
             (try $0.decode("token"), try $0.decode("csrf_token"))
         }
@@ -88,6 +105,11 @@ struct ConsoleHarness: Sendable {
 
     /// The console, served on a free port as its own login, for the length of `body`.
     func serving<T: Sendable>(trustedProxy: String? = nil, _ body: (URL) async throws -> T) async throws -> T {
+        try await Self.serving(consoleSettings, trustedProxy: trustedProxy, body)
+    }
+
+    static func serving<T: Sendable>(_ consoleSettings: ConnectionSettings, trustedProxy: String? = nil,
+                                     _ body: (URL) async throws -> T) async throws -> T {
         let server = try ConsoleServer(settings: consoleSettings, ip4: "127.0.0.1", port: 0, secureCookie: false,
                                        trustedProxy: trustedProxy, logger: Logger(label: "console-test"))
         let task = Task { try await server.run() }

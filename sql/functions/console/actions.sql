@@ -83,11 +83,12 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- R22: confirm fraud for one of an alert's people, as the account's staff
--- member (api.confirm_fraud checks it; the settlement worker carries it out).
+-- member, taking back the coins of `services` (api.confirm_fraud checks
+-- both; the settlement worker carries it out).
 CREATE OR REPLACE FUNCTION bank.console_confirm_fraud(token text, csrf_token text, alert_id bigint, person_id bigint, reason text,
-                                                      OUT done boolean, OUT message text)
+                                                      services bigint[], OUT done boolean, OUT message text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT * FROM bank.console_act(token, csrf_token, 'confirm_fraud', alert_id::text,
-                                   'SELECT api.confirm_fraud($2, ($3)[2]::bigint, ($3)[3], ($3)[1]::bigint, ''{}''::bigint[]) IS NOT NULL',
-                                   'not done', alert_id::text, person_id::text, reason)
+                                   'SELECT api.confirm_fraud($2, ($3)[2]::bigint, ($3)[3], ($3)[1]::bigint, ($3)[4]::bigint[]) IS NOT NULL',
+                                   'not done', alert_id::text, person_id::text, reason, coalesce(services, '{}')::text)
 $$;
