@@ -15,11 +15,12 @@ import PackageDescription
 //                       the demo, sample people and the settlement fixture
 //   *-worker            one thin executable per worker: enrollment, order, settlement, notification, insurance-claim
 //   test-worker         the job engine's test worker (the same host and flags as the real ones)
+//   Console             the operators' web console (`timebank console`): its server and pages, on FlyingFox
 //   timebank            the operators' command line
 //   settle-bench, job-bench, driver-bench   the benchmarks (run with -c release)
 //
 // Who links what: the production workers link TimebankWorkers -> WorkerHost -> JobEngine,
-// TimebankDatabase, PostgresClient, and never DevCluster or TimebankOperations (see `productionWorker`
+// TimebankDatabase, PostgresClient, and never DevCluster, TimebankOperations or Console (see `productionWorker`
 // below). test-worker links WorkerHost without the domain. Only timebank, the benchmarks and the tests
 // link DevCluster.
 /// A production worker's executable: the domain and its host, nothing else (no DevCluster, no TimebankOperations).
@@ -123,6 +124,15 @@ let package = Package(
             name: "TimebankOperations",
             dependencies: ["TimebankWorkers", "JobEngine", "PostgresClient"]
         ),
+        // The operators' web console (`timebank console`): linked by the CLI and the tests only, never by a worker.
+        .target(
+            name: "Console",
+            dependencies: [
+                "TimebankOperations", "JobEngine", "PostgresClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
+        ),
         productionWorker("enrollment-worker"),
         productionWorker("order-worker"),
         productionWorker("settlement-worker"),
@@ -143,6 +153,7 @@ let package = Package(
                 "JobEngine",
                 "TimebankWorkers",
                 "TimebankOperations",
+                "Console",
                 "WorkerHost",
                 "DevCluster",
                 "PostgresClient",
@@ -209,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "TimebankWorkersTests",
             dependencies: [
-                "TimebankWorkers", "WorkerHost", "TimebankOperations", "JobEngine", "PostgresClient", "TimebankDatabase", "DevCluster",
+                "TimebankWorkers", "WorkerHost", "TimebankOperations", "Console", "JobEngine", "PostgresClient", "TimebankDatabase", "DevCluster",
                 "TestSupport",
             ]
         ),

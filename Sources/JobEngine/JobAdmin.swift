@@ -40,15 +40,11 @@ public enum JobAdmin {
         public var oldestAvailableAge: Double?
     }
 
-    static let columns = "id, kind, queue, state::text AS state, attempt, max_attempts, run_at, held_by, created_at, args::text AS args, errors::text AS errors"
+    static let columns = "id, kind, queue, state, attempt, max_attempts, run_at, held_by, created_at, args::text AS args, errors::text AS errors"
 
     public static func setPaused(_ connection: isolated PostgresConnection, queue: String, paused: Bool) throws {
-        try connection.execute("""
-            INSERT INTO jobs.queue (name, paused) VALUES ($1, $2)
-            ON CONFLICT (name) DO UPDATE SET paused = excluded.paused, updated_at = now()
-            """, [queue, paused])
-        // Resuming wakes idle workers at once.
-        if !paused { try connection.query("SELECT jobs.wake($1)", [queue]) }
+        // sql/functions/jobs/admin.sql: resuming wakes idle workers at once.
+        try connection.query("SELECT jobs.set_queue_paused($1, $2)", [queue, paused])
     }
 
     public static func stats(_ connection: isolated PostgresConnection) throws -> [QueueStats] {
@@ -56,7 +52,7 @@ public enum JobAdmin {
             SELECT d.queue, d.paused, d.oldest_waiting_seconds AS oldest,
                    -- Every state's count, finished ones too (the view counts the unfinished alone).
                    (SELECT coalesce(jsonb_object_agg(state, n), '{}')::text
-                      FROM (SELECT state::text, count(*) AS n FROM jobs.job WHERE queue = d.queue GROUP BY state) s) AS counts
+                      FROM (SELECT state, count(*) AS n FROM jobs.job_summary WHERE queue = d.queue GROUP BY state) s) AS counts
               FROM jobs.queue_depth d ORDER BY d.queue
             """)
         return try rows.map { row in
@@ -70,40 +66,28 @@ public enum JobAdmin {
         _ connection: isolated PostgresConnection, state: String?, queue: String?, kind: String?, limit: Int
     ) throws -> [JobSummary] {
         try connection.query("""
-            SELECT \(columns) FROM jobs.job
-             WHERE ($1::text IS NULL OR state::text = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)
+            SELECT \(columns) FROM jobs.job_summary
+             WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR queue = $2) AND ($3::text IS NULL OR kind = $3)
              ORDER BY id DESC LIMIT $4
             """, [state, queue, kind, limit]).map(JobSummary.init)
     }
 
     public static func show(_ connection: isolated PostgresConnection, id: Int64) throws -> JobSummary? {
-        try connection.query("SELECT \(columns) FROM jobs.job WHERE id = $1", [id]).first.map(JobSummary.init)
+        try connection.query("SELECT \(columns) FROM jobs.job_summary WHERE id = $1", [id]).first.map(JobSummary.init)
     }
 
     /// Makes a job that is not running available now, with at least one
-    /// attempt left. Returns false when there is no such job.
+    /// attempt left. Returns false when there is no such job. (The SQL of
+    /// this and the next two is sql/functions/jobs/admin.sql's: the web
+    /// console acts through the same functions.)
     public static func retry(_ connection: isolated PostgresConnection, id: Int64) throws -> Bool {
-        try connection.transaction { connection in
-            let rows = try connection.query("""
-                UPDATE jobs.job SET state = 'available', run_at = now(), finalized_at = NULL,
-                       max_attempts = greatest(max_attempts, attempt + 1)
-                 WHERE id = $1 AND state <> 'running'
-                RETURNING queue
-                """, [id])
-            guard let queue = try rows.first?.decode("queue", as: String.self) else { return false }
-            try connection.query("SELECT jobs.wake($1)", [queue])
-            return true
-        }
+        try connection.query("SELECT jobs.retry_job($1) AS done", [id])[0].decode("done")
     }
 
     /// Cancels an unfinished job. A running one is cancelled too: its
     /// worker's result will be refused, since the row is no longer running.
     public static func cancel(_ connection: isolated PostgresConnection, id: Int64) throws -> Bool {
-        try connection.execute("""
-            UPDATE jobs.job SET state = 'cancelled', finalized_at = now(), held_by = NULL, lease_expires_at = NULL,
-                   errors = errors || jsonb_build_object('attempt', attempt, 'at', now(), 'error', 'cancelled by an operator')
-             WHERE id = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')
-            """, [id]) == 1
+        try connection.query("SELECT jobs.cancel_job($1) AS done", [id])[0].decode("done")
     }
 
     /// Deletes finished jobs older than `retention`; returns how many.

@@ -1,3 +1,4 @@
+import Foundation
 import PostgresClient
 import TimebankWorkers
 
@@ -25,6 +26,14 @@ public enum LedgerVerifier {
                 Check(name: try $0.decode("check_name"), problem: try $0.decode("problem"))
             }
         }
+    }
+
+    /// Records an outcome (bank.ledger_verify_run) for the web console's
+    /// ledger page; needs the owner's rights (the DBA's login).
+    public static func record(_ connection: PostgresConnection, _ checks: [Check]) async throws {
+        let list = checks.map { check -> [String: String?] in ["check": check.name, "problem": check.problem] }
+        let json = String(decoding: try JSONEncoder().encode(list), as: UTF8.self)
+        _ = try await connection.query("SELECT bank.record_ledger_verify($1::jsonb)", [json])
     }
 
     /// The broken checks, as "name: problem".

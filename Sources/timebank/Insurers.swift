@@ -23,9 +23,7 @@ struct Insurers: AsyncParsableCommand {
         @Option(help: "Request timeout in milliseconds.") var timeoutMilliseconds = 10000
 
         func run() async throws {
-            guard let secret = ProcessInfo.processInfo.environment[secretEnv], !secret.isEmpty else {
-                throw ValidationError("--secret-env: \(secretEnv) is not set")
-            }
+            let secret = try secretFromEnvironment(secretEnv, option: "--secret-env")
             let connection = try await Jobs.connect(database)
             try await InsurerAdmin.set(connection, InsurerAdmin.Insurer(
                 code: code, name: name, organisations: organisation, claimsURL: claimsURL, exportURL: exportURL,

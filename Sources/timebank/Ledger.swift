@@ -31,6 +31,10 @@ struct Ledger: AsyncParsableCommand {
         func run() async throws {
             let connection = try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
             let checks = try await LedgerVerifier.run(connection)
+            // For the web console's ledger page. A login without the owner's rights verifies all the same.
+            do { try await LedgerVerifier.record(connection, checks) } catch {
+                FileHandle.standardError.write(Data("note: the outcome was not recorded for the console (\(error))\n".utf8))
+            }
             await connection.close()
             if let metricsFile {
                 let ok = checks.allSatisfy { $0.problem == nil } ? 1 : 0

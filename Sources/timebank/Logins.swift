@@ -8,7 +8,7 @@ import WorkerHost
 /// a role with CREATEROLE.
 struct Logins: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The application's database logins: one per worker kind, the residents' client, the staff desk, analysts, personal-data readers.",
+        abstract: "The application's database logins: one per worker kind, the residents' client, the staff desk, analysts, personal-data readers, the web console.",
         discussion: """
             Each login is a member of its group role only (timebank_settlement_login of timebank_settlement, ...): \
             no superuser, no owner, no CREATEROLE. `create` makes the missing ones and puts the others back to that; \
@@ -25,13 +25,7 @@ struct Logins: AsyncParsableCommand {
         var passwordEnvironment: String?
 
         func run() async throws {
-            var password: String?
-            if let passwordEnvironment {
-                guard let value = ProcessInfo.processInfo.environment[passwordEnvironment], !value.isEmpty else {
-                    throw ValidationError("--password-environment: \(passwordEnvironment) is not set")
-                }
-                password = value
-            }
+            let password = try passwordEnvironment.map { try secretFromEnvironment($0, option: "--password-environment") }
             let connection = try await Jobs.connect(database)
             try await LoginAdmin.ensure(connection, password: password)
             for login in LoginAdmin.logins { print("\(login.name): a member of \(login.group)") }

@@ -28,6 +28,7 @@ import TimebankWorkers
 
     @Test func noProductionWorkerLinksTheDevelopmentClusterOrTheOperatorsCode() throws {
         let dependencies = try Self.targetDependencies()
+        #expect(dependencies["Console"] != nil, "the console's target was not read")
         #expect(dependencies["timebank"]?.contains("DevCluster") == true, "the manifest was not read")
         for worker in WorkerKind.allCases.map(\.executable) + ["test-worker"] {
             #expect(dependencies[worker] != nil, "\(worker) not found in Package.swift")
@@ -38,6 +39,7 @@ import TimebankWorkers
             #expect(closure.contains("WorkerHost"), "\(worker)")
             #expect(!closure.contains("DevCluster"), "\(worker) links DevCluster: \(closure.sorted())")
             #expect(!closure.contains("TimebankOperations"), "\(worker) links TimebankOperations: \(closure.sorted())")
+            #expect(!closure.contains("Console"), "\(worker) links the web console: \(closure.sorted())")
         }
         // The host is the domain's, not the other way round: test-worker links no domain code.
         #expect(dependencies["WorkerHost"]?.contains("TimebankWorkers") == false)

@@ -17,7 +17,8 @@
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA jobs, bank, api, reporting
     FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
-         timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader;
+         timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, timebank_personal_data_reader,
+         timebank_console;
 DO $pgcrypto$
 DECLARE
     member regprocedure;
@@ -29,7 +30,7 @@ BEGIN
     LOOP
         EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, '
                        'timebank_notification, timebank_insurance_claim, timebank_api, timebank_analyst, timebank_registry, '
-                       'timebank_personal_data_reader', member);
+                       'timebank_personal_data_reader, timebank_console', member);
     END LOOP;
 END
 $pgcrypto$;
@@ -199,3 +200,20 @@ GRANT EXECUTE ON FUNCTION
     api.balance(bigint), api.service_status(bigint), api.service_history(bigint), api.insured_on(bigint, date),
     api.achievements(bigint), api.claim_history(bigint)
     TO timebank_staff;
+
+-- ======================================================================
+-- The web console (issue 17, item 2; sql/functions/console/). Its role
+-- executes log-in, the session check, log-out and the actions, each of
+-- which checks the session's token (and for an action the operator power
+-- and the form's CSRF token) inside the database and records the act; it
+-- executes nothing that acts without a session: not jobs.retry_job, not
+-- bank.retry_message, not api.dismiss_alert, not the account functions.
+-- Its reads are the views it is granted (sql/views/), and a claim's history.
+GRANT EXECUTE ON FUNCTION
+    bank.console_log_in(text, text), bank.console_session(text), bank.console_log_out(text, text),
+    bank.console_retry_job(text, text, bigint), bank.console_cancel_job(text, text, bigint),
+    bank.console_set_queue_paused(text, text, text, boolean),
+    bank.console_retry_delivery(text, text, bigint), bank.console_resend_claim(text, text, bigint),
+    bank.console_dismiss_alert(text, text, bigint, text), bank.console_confirm_fraud(text, text, bigint, bigint, text, bigint[]),
+    api.claim_history(bigint)
+    TO timebank_console;

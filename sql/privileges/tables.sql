@@ -17,4 +17,5 @@
 
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA jobs, bank, api, reporting
     FROM PUBLIC, timebank_enrollment, timebank_order, timebank_settlement, timebank_notification,
-         timebank_insurance_claim, timebank_api, timebank_staff, timebank_analyst, timebank_analyst_detail, timebank_personal_data_reader;
+         timebank_insurance_claim, timebank_api, timebank_staff, timebank_analyst, timebank_analyst_detail, timebank_personal_data_reader,
+         timebank_console;

@@ -28,3 +28,14 @@ SELECT w.id, w.kind, w.host, w.pid, w.version, w.queues, w.concurrency, w.starte
        extract(epoch FROM now() - w.heartbeat_at)::float8 AS heartbeat_age_seconds
   FROM jobs.worker_instance w;
 COMMENT ON VIEW jobs.worker_state IS 'Every worker process registered: live, stopped or gone, since when, and how long since its last heartbeat.';
+
+-- Each job as operators see it (`timebank jobs list|show`, the web
+-- console): a job's arguments are ids, never personal data (R23).
+CREATE OR REPLACE VIEW jobs.job_summary AS
+SELECT j.id, j.kind, j.queue, j.state::text AS state, j.attempt, j.max_attempts, j.run_at, j.held_by, j.created_at,
+       j.attempted_at, j.finalized_at, j.args, j.errors
+  FROM jobs.job j;
+COMMENT ON VIEW jobs.job_summary IS 'Every job: kind, queue, state, attempts, times, arguments (ids) and every error. 任务';
+
+-- The web console (issue 17, item 2) reads what `timebank top` and `timebank jobs` read.
+GRANT SELECT ON jobs.queue_depth, jobs.worker_state, jobs.job_summary TO timebank_console;

@@ -18,13 +18,9 @@ public enum ClaimAdmin {
     public static func list(_ connection: PostgresConnection, state: String? = nil, limit: Int = 50) async throws -> [Claim] {
         try await connection.query(
             """
-            SELECT c.id, c.service_id, c.state, c.insurer_code, c.created_at,
-                   (SELECT count(*) FROM bank.claim_delivery_attempt a WHERE a.claim_id = c.id)::integer AS attempts,
-                   (SELECT coalesce(a.http_status::text || ' ', '') || coalesce(a.answer, '') FROM bank.claim_delivery_attempt a
-                     WHERE a.claim_id = c.id ORDER BY a.id DESC LIMIT 1) AS last_answer
-              FROM bank.accident_claim c
-             WHERE $1::text IS NULL OR c.state = $1::text
-             ORDER BY c.id DESC LIMIT $2
+            SELECT id, service_id, state, insurer_code, created_at, attempts, last_answer FROM bank.claim_summary
+             WHERE $1::text IS NULL OR state = $1::text
+             ORDER BY id DESC LIMIT $2
             """, [state, limit]
         ).map { row in
             Claim(id: try row.decode("id"), serviceID: try row.decode("service_id"), state: try row.decode("state"),

@@ -20,25 +20,19 @@ public enum DeliveryAdmin {
     }
 
     /// Message channels whose last attempt failed for good, or whose job
-    /// was discarded after its last retry; newest first.
+    /// was discarded after its last retry; newest first (the view
+    /// `bank.failed_delivery`, which the web console reads too).
     public static func failed(_ connection: PostgresConnection, limit: Int = 50) async throws -> [FailedDelivery] {
         try await connection.query(
             """
-            SELECT m.id, m.template, m.recipient_kind, a.channel, a.outcome, a.http_status, a.answer, a.started_at,
-                   (SELECT count(*) FROM bank.delivery_attempt c WHERE c.message_id = m.id AND c.channel = a.channel)::integer AS attempts
-              FROM bank.message m
-              JOIN LATERAL (SELECT DISTINCT ON (d.channel) d.channel, d.outcome, d.http_status, d.answer, d.started_at
-                              FROM bank.delivery_attempt d WHERE d.message_id = m.id ORDER BY d.channel, d.id DESC) a ON true
-              LEFT JOIN LATERAL (SELECT j.state FROM jobs.job j
-                                  WHERE j.kind = 'notify.deliver' AND j.unique_key = 'deliver:' || m.id ORDER BY j.id DESC LIMIT 1) j ON true
-             WHERE a.outcome = 'failed' OR (a.outcome = 'retry' AND j.state IN ('discarded', 'cancelled'))
-             ORDER BY m.id DESC, a.channel LIMIT $1
+            SELECT message_id, template, recipient_kind, channel, last_outcome, http_status, answer, last_attempt_at, attempts
+              FROM bank.failed_delivery ORDER BY message_id DESC, channel LIMIT $1
             """, [limit]
         ).map { row in
             FailedDelivery(
-                messageID: try row.decode("id"), template: try row.decode("template"), recipientKind: try row.decode("recipient_kind"),
-                channel: try row.decode("channel"), lastOutcome: try row.decode("outcome"), httpStatus: try row.decode("http_status"),
-                answer: try row.decode("answer"), attempts: try row.decode("attempts"), lastAttemptAt: try row.decode("started_at"))
+                messageID: try row.decode("message_id"), template: try row.decode("template"), recipientKind: try row.decode("recipient_kind"),
+                channel: try row.decode("channel"), lastOutcome: try row.decode("last_outcome"), httpStatus: try row.decode("http_status"),
+                answer: try row.decode("answer"), attempts: try row.decode("attempts"), lastAttemptAt: try row.decode("last_attempt_at"))
         }
     }
 
@@ -57,7 +51,7 @@ public enum DeliveryAdmin {
         try await connection.query(
             """
             SELECT channel, started_at, latency_ms, http_status, outcome, answer, worker
-              FROM bank.delivery_attempt WHERE message_id = $1 ORDER BY id
+              FROM bank.delivery_attempt_summary WHERE message_id = $1 ORDER BY id
             """, [message]
         ).map { row in
             Attempt(channel: try row.decode("channel"), startedAt: try row.decode("started_at"),

@@ -3,8 +3,8 @@ import PostgresClient
 import TimebankWorkers
 
 /// Issue 15, finding 5: the application's logins. One LOGIN role per
-/// worker kind, for the residents' client, the staff desk, the analysts and
-/// the personal-data readers, each a member of its group role only: never a
+/// worker kind, for the residents' client, the staff desk, the analysts,
+/// the personal-data readers and the web console, each a member of its group role only: never a
 /// superuser, never the owner (`timebank_owner`), unable to create roles,
 /// databases or replication connections. A worker logged in as the
 /// superuser with `-c role=...` could `SET ROLE NONE`; one of these logins
@@ -31,6 +31,8 @@ public enum LoginAdmin {
             Login(name: "timebank_staff_login", group: "timebank_staff", quietErrors: true),
             Login(name: "timebank_analyst_login", group: "timebank_analyst", quietErrors: true),
             Login(name: "timebank_personal_data_reader_login", group: "timebank_personal_data_reader", quietErrors: true),
+            // The web console (`timebank console`, issue 17 item 2): its views and session-checked functions only.
+            Login(name: "timebank_console_login", group: "timebank_console", quietErrors: true),
         ]
 
     /// The login a worker kind runs as.

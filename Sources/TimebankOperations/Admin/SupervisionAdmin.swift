@@ -17,7 +17,7 @@ public enum SupervisionAdmin {
     public static func alerts(_ connection: PostgresConnection, status: String? = "open", limit: Int = 50) async throws -> [Alert] {
         try await connection.query(
             """
-            SELECT id, kind, status, people, evidence::text AS evidence, detected_at FROM bank.alert
+            SELECT id, kind, status, people, evidence::text AS evidence, detected_at FROM bank.alert_summary
              WHERE $1::text IS NULL OR status = $1::text ORDER BY id DESC LIMIT $2
             """, [status, limit]
         ).map { row in

@@ -55,14 +55,14 @@ public struct TopSnapshot: Sendable, Equatable {
     }
 
     /// One read of the queues' depth (the view `jobs.queue_depth`), their
-    /// rates over `window`, and the worker registry (`jobs.worker_state`).
+    /// rates over `window` (`jobs.job_summary`), and the worker registry (`jobs.worker_state`).
     public static func take(_ connection: PostgresConnection, window: Duration = .seconds(5)) async throws -> TopSnapshot {
         let queues = try await connection.query(
             """
             SELECT d.queue, d.paused, d.waiting, d.running, d.oldest_waiting_seconds AS oldest,
-                   (SELECT count(*) FROM jobs.job WHERE queue = d.queue AND state = 'completed'
+                   (SELECT count(*) FROM jobs.job_summary WHERE queue = d.queue AND state = 'completed'
                        AND finalized_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS completed_rate,
-                   (SELECT count(*) FROM jobs.job WHERE queue = d.queue AND state IN ('retryable', 'discarded')
+                   (SELECT count(*) FROM jobs.job_summary WHERE queue = d.queue AND state IN ('retryable', 'discarded')
                        AND attempted_at > now() - $1::interval)::float8 / extract(epoch FROM $1::interval)::float8 AS failed_rate
               FROM jobs.queue_depth d ORDER BY d.queue
             """, [window]

@@ -227,3 +227,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION bank.verify_ledger() IS 'The ledger''s invariants re-derived from the transfers: one row per check, problem NULL when it holds.';
+
+-- Records one `timebank ledger verify`'s outcome (bank.ledger_verify_run),
+-- for the console's ledger page. Owner only: the CLI's DBA login calls it.
+CREATE OR REPLACE FUNCTION bank.record_ledger_verify(checks jsonb) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO bank.ledger_verify_run (checks, verified)
+    VALUES (checks, NOT EXISTS (SELECT 1 FROM jsonb_array_elements(checks) c WHERE c->>'problem' IS NOT NULL))
+$$;
