@@ -225,16 +225,17 @@ import Testing
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             try await createRunsTable(connection)
-            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 5000)))
+            let id = try await connection.enqueue(NewJob(kind: "record", arguments: RecordingHandler.Arguments(sleepMilliseconds: 10_000)))
             let worker = try RunningWorker.start(database, handlers: { $0.register(RecordingHandler(settings: database.settings)) }) {
-                // 2 s: renewed every 0.67 s, so a loaded machine's late renewal is no rescue.
-                $0.lease = .seconds(2)
+                // 4 s: renewed every 1.3 s, so a loaded machine's late renewal is no rescue (with 2 s,
+                // the full suite beside a browser test on 2 cores rescued it again).
+                $0.lease = .seconds(4)
                 $0.rescueInterval = .milliseconds(100)
             }
             try await eventually(connection, "SELECT count(*) = 1 FROM test_runs WHERE job_id = $1", [id])
-            // Late in attempt 1, as a rescue would leave it: available again, while attempt 1 still runs;
-            // attempt 2 then outlives attempt 1 by more than a lease.
-            try await Task.sleep(for: .milliseconds(2500))
+            // Midway through attempt 1, as a rescue would leave it: available again, while attempt 1 still
+            // runs; attempt 2 then outlives attempt 1 by more than a lease (5 s against 4).
+            try await Task.sleep(for: .milliseconds(5000))
             try await connection.execute(
                 "UPDATE jobs.job SET state = 'available', held_by = NULL, lease_expires_at = NULL, run_at = now() WHERE id = $1", [id])
             try await connection.query("SELECT jobs.wake('default')")

@@ -197,10 +197,7 @@ extension BankSuites {
                 let gaps = try await bank.owner.query("SELECT first_missing || '-' || last_missing AS gap FROM bank.reporting_detail_read_gaps")
                 #expect(try gaps.map { try $0.decode("gap", as: String.self) } == ["\(ids[4] + 1)-\(ids[4] + 1)"])
                 // and the server log, which no rollback erases, has it whole (when the tests can read it).
-                if let log = try? await bank.owner.query("""
-                    SELECT pg_read_file(f, greatest(0, (pg_stat_file(f)).size - 4000000), 4000000) AS log
-                      FROM (SELECT current_setting('data_directory') || '/../postgres.log' AS f) p
-                    """).first?.decode("log", as: String.self) {
+                if let log = await bank.serverLogTail(bytes: 4_000_000) {
                     #expect(log.contains("reporting.volunteer_detail") && log.contains("rolled back, ticket 43") && log.contains(login))
                 }
             }

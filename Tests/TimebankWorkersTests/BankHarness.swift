@@ -261,3 +261,16 @@ struct UncheckedParameters: @unchecked Sendable {
     let values: [any PostgresEncodable]
     init(_ values: [any PostgresEncodable]) { self.values = values }
 }
+
+extension Bank {
+    /// The last `bytes` of the test server's log, when the tests can read it
+    /// (the local cluster's `postgres.log`); nil otherwise. Read as bytes and
+    /// decoded here: the tail may begin inside a character of another test's
+    /// Chinese message, which pg_read_file (text) refuses.
+    func serverLogTail(bytes: Int) async -> String? {
+        (try? await owner.query("""
+            SELECT pg_read_binary_file(f, greatest(0, (pg_stat_file(f)).size - $1), $1) AS log
+              FROM (SELECT current_setting('data_directory') || '/../postgres.log' AS f) p
+            """, [bytes]).first?.decode("log", as: Data.self)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

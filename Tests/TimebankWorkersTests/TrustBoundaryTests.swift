@@ -237,12 +237,7 @@ extension BankSuites {
         /// log_min_error_statement = panic; another login's same call (the control) is logged.
         @Test func finding10AClientLoginsFailingPlainSQLLeavesNoPersonalDataInTheServerLog() async throws {
             try await Bank.with(workers: false) { bank in
-                func serverLog() async throws -> String? {
-                    try? await bank.owner.query("""
-                        SELECT pg_read_file(f, greatest(0, (pg_stat_file(f)).size - 2000000), 2000000) AS log
-                          FROM (SELECT current_setting('data_directory') || '/../postgres.log' AS f) p
-                        """).first?.decode("log", as: String.self)
-                }
+                func serverLog() async throws -> String? { await bank.serverLogTail(bytes: 2_000_000) }
                 guard try await serverLog() != nil else { return }  // a server whose log the tests cannot read
                 try await LoginAdmin.ensure(bank.owner, password: nil)
                 func failingCall(_ connection: PostgresConnection) async throws -> String {
