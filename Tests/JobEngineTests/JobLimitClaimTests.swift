@@ -50,12 +50,13 @@ import Testing
         try await TestDatabase.with { database in
             let connection = try await database.connect()
             try await enqueue(connection, 20, key: "channel:person")
-            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "channel:", maxRunning: nil, perSecond: 4, burst: 3)
+            // A token every 2 s: the second claim, at once, gets none (unless the machine stalls for 2 s).
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "channel:", maxRunning: nil, perSecond: 0.5, burst: 3)
             #expect(try await claim(connection) == ["channel:person": 3])
             #expect(try await claim(connection).isEmpty)
-            try await Task.sleep(for: .milliseconds(600))  // 2.4 tokens (3 at most, on a slow machine): 2 or 3 jobs
+            try await Task.sleep(for: .milliseconds(2200))  // 1.1 tokens (3 at most, on a slow machine)
             let refilled = try await claim(connection)["channel:person"] ?? 0
-            #expect((2...3).contains(refilled))
+            #expect((1...3).contains(refilled))
         }
     }
 

@@ -9,6 +9,26 @@ import Testing
 /// key (a slow insurer) is limited to 2 running, while its backlog and
 /// other keys' jobs wait. The handler records each run's start and end.
 @Suite(.serialized) struct JobLimitProcessTests {
+    func createSpansTable(_ connection: PostgresConnection) async throws {
+        try await connection.executeScript("""
+            CREATE TABLE test_spans (job_id bigint NOT NULL, worker text NOT NULL,
+                                     started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL)
+            """)
+    }
+
+    /// Two `test-worker` processes (concurrency 10 each) on `queue` until `count` runs are recorded, then stopped.
+    func runTwoWorkers(_ database: TestDatabase, _ connection: PostgresConnection, queue: String, until count: Int) async throws {
+        try await WorkerProcess.killingOnFailure {
+            let workers = try (0..<2).map { _ in
+                try WorkerProcess.start("test-worker", database.settings,
+                                        ["--queues", queue, "--concurrency", "10", "--poll-milliseconds", "100"])
+            }
+            try await eventually(connection, "SELECT count(*) = $1 FROM test_spans", [count], timeout: .seconds(120))
+            for worker in workers { worker.signal(SIGTERM) }
+            for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
+        }
+    }
+
     struct Load { var slowOverlap: Int; var slowLastEnd: Date; var othersLastEnd: Date; var othersDone: Int }
 
     /// 24 jobs of `insurer:slow` (300 ms each) enqueued first, then 40 of
@@ -16,10 +36,7 @@ import Testing
     func drain(limit: Int?) async throws -> Load {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            try await connection.executeScript("""
-                CREATE TABLE test_spans (job_id bigint NOT NULL, worker text NOT NULL,
-                                         started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL)
-                """)
+            try await createSpansTable(connection)
             if let limit {
                 try await JobAdmin.setLimit(connection, queue: "claims", keyPrefix: "insurer:", maxRunning: limit, perSecond: nil)
             }
@@ -30,16 +47,7 @@ import Testing
                                                      queue: "claims", limitKey: "insurer:\(insurer)")
             }
             _ = try await connection.enqueueMany(kind: "span", arguments: Array(repeating: ["milliseconds": 50], count: 20), queue: "claims")
-            var workers: [WorkerProcess] = []
-            try await WorkerProcess.killingOnFailure {
-                workers = try (0..<2).map { _ in
-                    try WorkerProcess.start("test-worker", database.settings,
-                                            ["--queues", "claims", "--concurrency", "10", "--poll-milliseconds", "100"])
-                }
-                try await eventually(connection, "SELECT count(*) = 84 FROM test_spans", timeout: .seconds(120))
-                for worker in workers { worker.signal(SIGTERM) }
-                for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
-            }
+            try await runTwoWorkers(database, connection, queue: "claims", until: 84)
             // The most of the slow key's runs under way at any run's start, from the handler's own record.
             let row = try await connection.query("""
                 WITH span AS (SELECT s.*, j.limit_key FROM test_spans s JOIN jobs.job j ON j.id = s.job_id)
@@ -78,24 +86,13 @@ import Testing
     @Test func theRateHoldsAcrossTwoProcesses() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()
-            try await connection.executeScript("""
-                CREATE TABLE test_spans (job_id bigint NOT NULL, worker text NOT NULL,
-                                         started_at timestamptz NOT NULL, ended_at timestamptz NOT NULL)
-                """)
+            try await createSpansTable(connection)
             try await JobAdmin.setLimit(connection, queue: "notifications", keyPrefix: "channel:person", maxRunning: nil, perSecond: 5, burst: 5)
             _ = try await connection.enqueueMany(kind: "span", arguments: Array(repeating: ["milliseconds": 10], count: 30),
                                                  queue: "notifications", limitKey: "channel:person")
             _ = try await connection.enqueueMany(kind: "span", arguments: Array(repeating: ["milliseconds": 10], count: 30),
                                                  queue: "notifications", limitKey: "channel:agent_institution")
-            try await WorkerProcess.killingOnFailure {
-                let workers = try (0..<2).map { _ in
-                    try WorkerProcess.start("test-worker", database.settings,
-                                            ["--queues", "notifications", "--concurrency", "10", "--poll-milliseconds", "100"])
-                }
-                try await eventually(connection, "SELECT count(*) = 60 FROM test_spans", timeout: .seconds(120))
-                for worker in workers { worker.signal(SIGTERM) }
-                for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
-            }
+            try await runTwoWorkers(database, connection, queue: "notifications", until: 60)
             // Starts as the claim recorded them (attempted_at, the database's clock).
             let row = try await connection.query("""
                 WITH started AS (SELECT attempted_at AS t FROM jobs.job WHERE limit_key = 'channel:person')

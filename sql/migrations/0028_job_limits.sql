@@ -91,9 +91,19 @@ GRANT SELECT ON jobs.limit_rule, jobs.limit_state
 
 -- The enqueue functions take a limit key (sql/functions/jobs/queue.sql):
 -- their old forms are dropped, the definitions re-create the new ones
--- right after the migrations. IF EXISTS: a fresh database has none yet.
--- No CASCADE: nothing depends on them (their callers are plpgsql).
-DROP FUNCTION IF EXISTS jobs.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, text);
-DROP FUNCTION IF EXISTS jobs.enqueue_many(text, jsonb[], text, smallint, timestamptz, integer);
-DROP FUNCTION IF EXISTS jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text);
-DROP FUNCTION IF EXISTS jobs.enqueue_many_own(text, jsonb[], text, smallint, timestamptz, integer);
+-- right after the migrations. Found in the catalog: a fresh database has
+-- none yet, and the definitions have not run when this does, so every
+-- form found is an old one. No CASCADE: nothing depends on them (their
+-- callers are plpgsql).
+DO $drop$
+DECLARE
+    old regprocedure;
+BEGIN
+    FOR old IN SELECT p.oid::regprocedure FROM pg_proc p
+                WHERE p.pronamespace = 'jobs'::regnamespace
+                  AND p.proname IN ('enqueue', 'enqueue_many', 'enqueue_own', 'enqueue_many_own')
+    LOOP
+        EXECUTE format('DROP FUNCTION %s', old);
+    END LOOP;
+END
+$drop$;
