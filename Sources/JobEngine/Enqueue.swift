@@ -12,6 +12,9 @@ public struct NewJob<Arguments: Codable & Sendable>: Sendable {
     public var maxAttempts: Int32 = 20
     /// At most one unfinished job per kind and key.
     public var uniqueKey: String?
+    /// The key its queue's limit rules apply to (`jobs.limit_rule`, the
+    /// longest matching prefix), such as `insurer:<code>`; nil: no limit.
+    public var limitKey: String?
 
     public init(kind: String, arguments: Arguments, queue: String = "default") {
         self.kind = kind
@@ -28,21 +31,22 @@ extension PostgresConnection {
     /// is already queued, the id of the one already there.
     public func enqueue<Arguments>(_ job: NewJob<Arguments>) throws -> Int64 {
         try query(
-            "SELECT jobs.enqueue_own($1, $2, $3, $4, $5, $6, $7) AS id",
-            [job.kind, PostgresJSON(job.arguments), job.queue, job.priority, job.runAt, job.maxAttempts, job.uniqueKey]
+            "SELECT jobs.enqueue_own($1, $2, $3, $4, $5, $6, $7, limit_key => $8) AS id",
+            [job.kind, PostgresJSON(job.arguments), job.queue, job.priority, job.runAt, job.maxAttempts, job.uniqueKey, job.limitKey]
         )[0].decode("id", as: Int64.self)
     }
 
-    /// Enqueues many jobs of one kind in one statement (`jobs.enqueue_many_own`).
+    /// Enqueues many jobs of one kind in one statement (`jobs.enqueue_many_own`),
+    /// all under `limitKey` if given.
     public func enqueueMany<Arguments: Codable & Sendable>(
         kind: String, arguments: [Arguments], queue: String = "default", priority: Int16 = 0,
-        runAt: Date? = nil, maxAttempts: Int32 = 20
+        runAt: Date? = nil, maxAttempts: Int32 = 20, limitKey: String? = nil
     ) throws -> [Int64] {
         let encoder = JSONEncoder()
         let texts = try arguments.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         return try query(
-            "SELECT jobs.enqueue_many_own($1, $2::jsonb[], $3, $4, $5, $6) AS id",
-            [kind, texts, queue, priority, runAt, maxAttempts]
+            "SELECT jobs.enqueue_many_own($1, $2::jsonb[], $3, $4, $5, $6, $7) AS id",
+            [kind, texts, queue, priority, runAt, maxAttempts, limitKey]
         ).map { try $0.decode("id", as: Int64.self) }
     }
 }

@@ -27,15 +27,18 @@ public enum WorkerRegistry {
     /// Jobs waiting in each of `queues` and the oldest one's age, for the queue gauges.
     /// Not the view `jobs.queue_depth`, which operators read: it finds every queue the job
     /// table holds (a scan of all of it), while this runs every heartbeat in every worker, on
-    /// the worker's own queues, through the claim index alone.
+    /// the worker's own queues, through the claim indexes alone.
     static func queueDepths(_ connection: isolated PostgresConnection, queues: [String]) throws -> [(String, Int, Double)] {
         try connection.query(
             """
-            SELECT q.name AS queue, count(j.id)::integer AS waiting,
-                   coalesce(extract(epoch FROM now() - min(j.run_at)), 0)::float8 AS oldest
+            SELECT q.name AS queue, (plain.n + keyed.n)::integer AS waiting,
+                   coalesce(extract(epoch FROM now() - least(plain.oldest, keyed.oldest)), 0)::float8 AS oldest
               FROM unnest($1::text[]) AS q(name)
-              LEFT JOIN jobs.job j ON j.queue = q.name AND j.state = 'available' AND j.run_at <= now()
-             GROUP BY q.name
+             -- The jobs without a limit key and those with one: each part reads its claim index.
+             CROSS JOIN LATERAL (SELECT count(*) AS n, min(j.run_at) AS oldest FROM jobs.job j
+                                  WHERE j.queue = q.name AND j.state = 'available' AND j.limit_key IS NULL AND j.run_at <= now()) AS plain
+             CROSS JOIN LATERAL (SELECT count(*) AS n, min(j.run_at) AS oldest FROM jobs.job j
+                                  WHERE j.queue = q.name AND j.state = 'available' AND j.limit_key IS NOT NULL AND j.run_at <= now()) AS keyed
             """, [queues]
         ).map { (try $0.decode("queue", as: String.self), try $0.decode("waiting", as: Int.self), try $0.decode("oldest", as: Double.self)) }
     }

@@ -27,6 +27,9 @@ struct JobBench: AsyncParsableCommand {
     @Option(help: "Jobs each worker claims ahead of free slots.") var prefetch = 0
     @Option(help: "Finished jobs (and a tenth as many waiting on another queue) put in the table before the drain, to show the cost of a large table.")
     var prefillFinished = 0
+    @Option(help: "Limit keys the drained jobs carry, a batch each in turn (0: none).") var keys = 0
+    @Option(help: "With --keys, a rule on the bench queue: at most this many of one key's jobs running (0: no rule).")
+    var maxRunningPerKey = 0
     @Flag(help: "Measure the drain only.") var drainOnly = false
     @Flag(help: "Turn autovacuum off for the jobs table during the run (to see its share).") var noAutovacuum = false
     @Option(help: ArgumentHelp("Drain only, at each of these process counts (comma-separated) and each --sweep-concurrency; print a table.", valueName: "counts"))
@@ -66,9 +69,14 @@ struct JobBench: AsyncParsableCommand {
         if drainOnly {
             if noAutovacuum { try await connection.executeScript("ALTER TABLE jobs.job SET (autovacuum_enabled = false)") }
             try await prefill(connection)
+            if maxRunningPerKey > 0 {
+                try await JobAdmin.setLimit(connection, queue: "bench", keyPrefix: "k:", maxRunning: maxRunningPerKey, perSecond: nil)
+            }
             _ = try await enqueueBatches(connection, count: jobs, batch: batch)
             let drain = try await drainWithWorkers(connection, settings, count: jobs, processes: processes, concurrency: concurrency)
-            print("drain with \(prefillFinished) finished and \(prefillFinished / 10) waiting jobs in the table: \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))")
+            print("drain with \(prefillFinished) finished and \(prefillFinished / 10) waiting jobs in the table"
+                + (keys > 0 ? ", \(keys) keys" + (maxRunningPerKey > 0 ? " of at most \(maxRunningPerKey) running each" : " (no rule)") : "")
+                + ": \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))")
             return
         }
 
@@ -137,10 +145,13 @@ struct JobBench: AsyncParsableCommand {
         let arguments = Array(repeating: [String: Int](), count: batch)
         let started = ContinuousClock.now
         var enqueued = 0
+        var batches = 0
         while enqueued < count {
             let size = min(batch, count - enqueued)
-            _ = try await connection.enqueueMany(kind: "noop", arguments: Array(arguments.prefix(size)), queue: "bench")
+            let key = keys > 0 ? "k:\(batches % keys)" : nil
+            _ = try await connection.enqueueMany(kind: "noop", arguments: Array(arguments.prefix(size)), queue: "bench", limitKey: key)
             enqueued += size
+            batches += 1
         }
         return Double(count) / started.duration(to: .now).inSeconds
     }
@@ -161,13 +172,15 @@ struct JobBench: AsyncParsableCommand {
         try await waitFor(connection, "SELECT count(*) = $1 FROM jobs.idle_worker WHERE queue = 'bench'", [processes])
         let released = try await connection.query("SELECT clock_timestamp() AS t")[0].decode("t", as: Date.self)
         try await JobAdmin.setPaused(connection, queue: "bench", paused: false)
-        // Both checks read a partial index (the claim's, the leases'): as
+        // The checks read a partial index (the claim's two, the leases'): as
         // "NOT EXISTS (... state = 'available')" the planner picks a
         // sequential scan, which with a million finished rows costs a core
         // every 10 ms; a scalar subquery keeps the ORDER BY and the index.
         try await waitFor(connection, """
-            SELECT (SELECT id FROM jobs.job WHERE queue = 'bench' AND state = 'available'
+            SELECT (SELECT id FROM jobs.job WHERE queue = 'bench' AND state = 'available' AND limit_key IS NULL
                      ORDER BY priority, run_at, id LIMIT 1) IS NULL
+               AND (SELECT id FROM jobs.job WHERE queue = 'bench' AND state = 'available' AND limit_key IS NOT NULL
+                     ORDER BY limit_key LIMIT 1) IS NULL
                AND (SELECT id FROM jobs.job WHERE state = 'running' AND queue = 'bench'
                      ORDER BY lease_expires_at LIMIT 1) IS NULL
             """, [], every: .milliseconds(10))

@@ -138,7 +138,7 @@ struct SettleBench: AsyncParsableCommand {
     /// notify.dispatch jobs stay queued: no notification worker runs here.
     func waitSettled(_ connection: PostgresConnection) async throws {
         while try await !connection.query("""
-            SELECT (SELECT id FROM jobs.job WHERE state = 'available' AND queue = 'settlement' ORDER BY queue, priority, run_at, id LIMIT 1) IS NULL
+            SELECT (SELECT id FROM jobs.job WHERE state = 'available' AND limit_key IS NULL AND queue = 'settlement' ORDER BY queue, priority, run_at, id LIMIT 1) IS NULL
                AND (SELECT id FROM jobs.job WHERE state = 'running' AND queue = 'settlement' ORDER BY lease_expires_at LIMIT 1) IS NULL
                AND (SELECT id FROM jobs.job WHERE state IN ('scheduled', 'retryable') AND queue = 'settlement' ORDER BY run_at LIMIT 1) IS NULL AS done
             """)[0].decode("done", as: Bool.self) {

@@ -5,7 +5,7 @@ import PostgresClient
 import WorkerHost
 
 /// A worker with test handlers, for the job engine's tests and benchmark:
-/// `noop`, `sleep` and `fail`. Each handler also records its run in
+/// `noop`, `sleep`, `fail`, `stamp` and `span`. Each handler also records its run in
 /// `test_runs` when asked, so that tests can count how often a job ran.
 @main
 struct TestWorker: AsyncParsableCommand {
@@ -32,6 +32,7 @@ struct TestWorker: AsyncParsableCommand {
             registry.register(SleepHandler(recorder: recorder))
             registry.register(FailHandler(recorder: recorder))
             registry.register(StampHandler(recorder: recorder))
+            registry.register(SpanHandler(recorder: recorder))
             return registry
         })
     }
@@ -110,6 +111,23 @@ struct StampHandler: JobHandler {
         clock_gettime(CLOCK_MONOTONIC, &now)
         let nanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
         try await recorder.execute("INSERT INTO bench_pickup (job_id, started_ns) VALUES ($1, $2)", [context.jobID, nanoseconds])
+        return .completed
+    }
+}
+
+/// Sleeps, then records when it started and ended in `test_spans`
+/// (created by the tests), for the limit tests to count how many of a
+/// key's jobs ran at once.
+struct SpanHandler: JobHandler {
+    struct Arguments: Codable, Sendable { var milliseconds: Int }
+    static let kind = "span"
+    let recorder: PostgresConnection
+
+    func run(_ arguments: Arguments, context: JobContext) async throws -> JobOutcome {
+        let started = Date()
+        try await Task.sleep(for: .milliseconds(arguments.milliseconds))
+        try await recorder.execute("INSERT INTO test_spans (job_id, worker, started_at, ended_at) VALUES ($1, $2, $3, $4)",
+                                   [context.jobID, context.worker, started, Date()])
         return .completed
     }
 }

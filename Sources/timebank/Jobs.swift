@@ -8,7 +8,7 @@ import PostgresClient
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect and steer the job queues.",
-        subcommands: [Stats.self, List.self, Show.self, Retry.self, Cancel.self, Pause.self, Resume.self, Prune.self]
+        subcommands: [Stats.self, List.self, Show.self, Retry.self, Cancel.self, Pause.self, Resume.self, Prune.self, JobLimits.self]
     )
 
     static func connect(_ database: DatabaseOptions) async throws -> PostgresConnection {

@@ -19,7 +19,7 @@ import Testing
             let plan = try await connection.query("""
                 EXPLAIN (FORMAT TEXT)
                 SELECT id FROM jobs.job
-                 WHERE state = 'available' AND queue = $1 AND run_at <= now()
+                 WHERE state = 'available' AND limit_key IS NULL AND queue = $1 AND run_at <= now()
                  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
                 """, ["default", 10]).map { try $0.decode(column: 0, as: String.self) }.joined(separator: "\n")
             #expect(plan.contains("Index Scan using job_claim_idx"), "\(plan)")

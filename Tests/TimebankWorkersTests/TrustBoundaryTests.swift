@@ -64,7 +64,7 @@ extension BankSuites {
                 try await bank.asLogin(memberOf: ["timebank_order"]) { connection in
                     try await expectRefused(connection, attacks)
                     let allowed = try await connection.query(
-                        "SELECT has_function_privilege('jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text)', 'EXECUTE') AS ok")
+                        "SELECT has_function_privilege('jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text, text)', 'EXECUTE') AS ok")
                     #expect(try allowed[0].decode("ok", as: Bool.self))
                 }
                 try await bank.asLogin(memberOf: ["timebank_notification"]) { connection in

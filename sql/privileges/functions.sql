@@ -62,8 +62,8 @@ GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
     jobs.set_idle(text, text, boolean), jobs.forget_silent_idle_workers(), jobs.release(text),
     jobs.register_worker(text, text, text, integer, text, text[], integer), jobs.worker_heartbeat(text, bigint, bigint),
     jobs.mark_silent_workers_gone(interval), jobs.worker_stopped(text, bigint, bigint),
-    jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text),
-    jobs.enqueue_many_own(text, jsonb[], text, smallint, timestamptz, integer)
+    jobs.enqueue_own(text, jsonb, text, smallint, timestamptz, integer, text, text, text),
+    jobs.enqueue_many_own(text, jsonb[], text, smallint, timestamptz, integer, text)
     TO timebank_enrollment, timebank_order, timebank_settlement, timebank_notification, timebank_insurance_claim;
 
 -- pgcrypto for the two workers that sign what they send themselves (a

@@ -57,7 +57,9 @@ CREATE OR REPLACE FUNCTION bank.claim_created() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NEW.state = 'validated' THEN
-        PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', NEW.id), 'claims', unique_key => 'send:' || NEW.id);
+        -- Limited per insurer (a rule on 'insurer:' in the claims queue): one slow insurer holds back only its own claims.
+        PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', NEW.id), 'claims', unique_key => 'send:' || NEW.id,
+                             limit_key => 'insurer:' || coalesce(NEW.insurer_code, bank.claim_insurer(NEW)));
     END IF;
     RETURN NULL;
 END
@@ -200,6 +202,8 @@ BEGIN
         RAISE EXCEPTION 'R26: claim % is not undeliverable', claim_id USING ERRCODE = 'invalid_parameter_value', COLUMN = 'claim_id';
     END IF;
     INSERT INTO bank.claim_event (claim_id, state, note, performed_by) VALUES (claim_id, 'validated', 'sent again', 'operator ' || operator);
-    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', claim_id), 'claims', unique_key => 'send:' || claim_id);
+    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', claim_id), 'claims', unique_key => 'send:' || claim_id,
+                         limit_key => (SELECT 'insurer:' || coalesce(a.insurer_code, bank.claim_insurer(a))
+                                         FROM bank.accident_claim a WHERE a.id = claim_id));
 END
 $$;

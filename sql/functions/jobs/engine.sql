@@ -38,6 +38,11 @@ $$;
 -- picked in a subquery with FOR UPDATE SKIP LOCKED and LIMIT, so
 -- concurrent workers skip each other's rows and the UPDATE touches no more
 -- than the limit.
+--
+-- A queue some of whose waiting jobs carry a limit key (0030) is claimed
+-- by jobs.claim_keyed instead; any other pays one probe of an empty range
+-- of job_claim_keyed_idx, and its claim is the same single statement (of
+-- job_claim_idx, which holds the jobs without a key).
 CREATE OR REPLACE FUNCTION jobs.claim(from_queue text, claim_limit integer, worker text, lease interval)
 RETURNS TABLE (id bigint, kind text, queue text, args text, attempt integer, max_attempts integer,
                run_at timestamptz, attempted_at timestamptz)
@@ -45,18 +50,152 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
     PERFORM jobs.check_queue(from_queue);
+    IF EXISTS (SELECT 1 FROM jobs.job k WHERE k.state = 'available' AND k.queue = from_queue AND k.limit_key IS NOT NULL) THEN
+        RETURN QUERY SELECT * FROM jobs.claim_keyed(from_queue, claim_limit, worker, lease);
+        RETURN;
+    END IF;
     RETURN QUERY
     UPDATE jobs.job AS j
        SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
            held_by = claim.worker, lease_expires_at = now() + claim.lease
       FROM (SELECT n.id FROM jobs.job n
-             WHERE n.state = 'available' AND n.queue = from_queue AND n.run_at <= now()
+             WHERE n.state = 'available' AND n.limit_key IS NULL AND n.queue = from_queue AND n.run_at <= now()
                AND NOT EXISTS (SELECT 1 FROM jobs.queue q WHERE q.name = from_queue AND q.paused)
              ORDER BY n.priority, n.run_at, n.id
              LIMIT claim_limit
                FOR UPDATE SKIP LOCKED) AS next
      WHERE j.id = next.id
     RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.run_at, j.attempted_at;
+END
+$$;
+
+-- The class of the limit keys' advisory locks (the first of their two
+-- integers), apart from any other advisory lock of the database.
+CREATE OR REPLACE FUNCTION jobs.limit_lock_class() RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 18003;
+
+-- jobs.claim for a queue with keyed jobs waiting (the caller checked the queue).
+-- The batch is filled group by group: each key with due jobs, and the
+-- jobs without a key as one more group, in the order of each group's next
+-- job (priority, run_at, id), so no group waits behind another's backlog.
+-- A key with a rule gets at most what its rule allows now:
+--   max_running minus its jobs running (counted from jobs.job), and the
+--   whole tokens of its bucket (jobs.limit_state, refilled at per_second
+--   up to burst),
+-- both read under the key's lock, a transaction advisory lock taken with
+-- a try (the SKIP LOCKED of locks): another worker claiming the same key
+-- at this moment makes this claim skip the key (the other claim takes
+-- what the key allows), and the lock is held to commit, so the next claim
+-- of the key counts the jobs this one started. (Two keys whose hashes
+-- collide share a lock: a claim of one may skip the other, never exceed
+-- it.) A key whose jobs are all running, or whose bucket is empty, gets
+-- nothing and holds back no other group. A key that no rule matches is claimed like the unkeyed jobs, without limit.
+CREATE OR REPLACE FUNCTION jobs.claim_keyed(from_queue text, claim_limit integer, worker text, lease interval)
+RETURNS TABLE (id bigint, kind text, queue text, args text, attempt integer, max_attempts integer,
+               run_at timestamptz, attempted_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    remaining integer := claim_limit;
+    grp record;
+    rule jobs.limit_rule;
+    bucket jobs.limit_state;
+    allowance integer;
+    running integer;
+    tokens double precision;
+    claimed integer;
+    clock timestamptz := clock_timestamp();
+BEGIN
+    IF EXISTS (SELECT 1 FROM jobs.queue q WHERE q.name = from_queue AND q.paused) THEN
+        RETURN;
+    END IF;
+    FOR grp IN
+        -- The queue's keys with available jobs: a loose index scan of
+        -- job_claim_keyed_idx (one probe per key, however many jobs).
+        WITH RECURSIVE keys(limit_key) AS (
+            (SELECT k.limit_key FROM jobs.job k
+              WHERE k.state = 'available' AND k.queue = from_queue AND k.limit_key IS NOT NULL
+              ORDER BY k.limit_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT k.limit_key FROM jobs.job k
+                     WHERE k.state = 'available' AND k.queue = from_queue AND k.limit_key IS NOT NULL AND k.limit_key > keys.limit_key
+                     ORDER BY k.limit_key LIMIT 1)
+              FROM keys WHERE keys.limit_key IS NOT NULL)
+        SELECT keys.limit_key, h.priority, h.run_at, h.id
+          FROM keys CROSS JOIN LATERAL (
+              SELECT n.priority, n.run_at, n.id FROM jobs.job n
+               WHERE n.state = 'available' AND n.queue = from_queue AND n.limit_key = keys.limit_key AND n.run_at <= now()
+               ORDER BY n.priority, n.run_at, n.id LIMIT 1) AS h
+         WHERE keys.limit_key IS NOT NULL
+        UNION ALL
+        -- The unkeyed jobs' next one (job_claim_idx).
+        (SELECT NULL, n.priority, n.run_at, n.id FROM jobs.job n
+          WHERE n.state = 'available' AND n.queue = from_queue AND n.limit_key IS NULL AND n.run_at <= now()
+          ORDER BY n.priority, n.run_at, n.id LIMIT 1)
+        ORDER BY 2, 3, 4
+    LOOP
+        EXIT WHEN remaining <= 0;
+        allowance := remaining;
+        rule := NULL;
+        IF grp.limit_key IS NOT NULL THEN
+            rule := jobs.limit_rule_of(from_queue, grp.limit_key);
+        END IF;
+        IF rule.queue IS NOT NULL THEN
+            -- The key's claims, one at a time: a try-lock held to commit, so
+            -- a key another worker is claiming is skipped, not waited for.
+            -- (Not a lock on the key's row: its first claim would insert
+            -- it, and a second claim would wait for that insert's commit.)
+            CONTINUE WHEN NOT pg_try_advisory_xact_lock(jobs.limit_lock_class(), hashtext(from_queue || ' ' || grp.limit_key));
+            SELECT * INTO bucket FROM jobs.limit_state s WHERE s.queue = from_queue AND s.limit_key = grp.limit_key;
+            IF rule.max_running IS NOT NULL THEN
+                -- A statement after the lock: its snapshot sees every claim of the key committed before.
+                SELECT count(*) INTO running FROM jobs.job r
+                 WHERE r.state = 'running' AND r.queue = from_queue AND r.limit_key = grp.limit_key;
+                allowance := least(allowance, rule.max_running - running);
+            END IF;
+            IF rule.per_second IS NOT NULL THEN
+                -- A bucket holds `burst` tokens (by default a second's worth); a new one is full.
+                tokens := coalesce(rule.burst, greatest(1, ceil(rule.per_second)));
+                tokens := least(tokens, coalesce(bucket.tokens + rule.per_second * extract(epoch FROM clock - bucket.updated_at), tokens));
+                allowance := least(allowance, floor(tokens)::integer);
+            END IF;
+            CONTINUE WHEN allowance <= 0;
+        END IF;
+        -- Two statements, so that each reads its index (an OR of the two would read neither).
+        IF grp.limit_key IS NULL THEN
+            RETURN QUERY
+            UPDATE jobs.job AS j
+               SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
+                   held_by = worker, lease_expires_at = now() + lease
+              FROM (SELECT n.id FROM jobs.job n
+                     WHERE n.state = 'available' AND n.queue = from_queue AND n.limit_key IS NULL AND n.run_at <= now()
+                     ORDER BY n.priority, n.run_at, n.id
+                     LIMIT allowance
+                       FOR UPDATE SKIP LOCKED) AS next
+             WHERE j.id = next.id
+            RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.run_at, j.attempted_at;
+        ELSE
+            RETURN QUERY
+            UPDATE jobs.job AS j
+               SET state = 'running', attempt = j.attempt + 1, attempted_at = now(),
+                   held_by = worker, lease_expires_at = now() + lease
+              FROM (SELECT n.id FROM jobs.job n
+                     WHERE n.state = 'available' AND n.queue = from_queue AND n.limit_key = grp.limit_key AND n.run_at <= now()
+                     ORDER BY n.priority, n.run_at, n.id
+                     LIMIT allowance
+                       FOR UPDATE SKIP LOCKED) AS next
+             WHERE j.id = next.id
+            RETURNING j.id, j.kind, j.queue, j.args::text, j.attempt, j.max_attempts, j.run_at, j.attempted_at;
+        END IF;
+        GET DIAGNOSTICS claimed = ROW_COUNT;
+        remaining := remaining - claimed;
+        IF rule.queue IS NOT NULL THEN
+            INSERT INTO jobs.limit_state AS s (queue, limit_key, tokens, updated_at)
+            VALUES (from_queue, grp.limit_key, CASE WHEN rule.per_second IS NOT NULL THEN tokens - claimed END, clock)
+            ON CONFLICT ON CONSTRAINT limit_state_pkey DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at;
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -179,6 +318,11 @@ BEGIN
          WHERE f.finalized_at < now() - retention AND (allowed IS NULL OR f.queue = ANY(allowed))
          ORDER BY f.finalized_at LIMIT prune_limit);
     GET DIAGNOSTICS pruned = ROW_COUNT;
+    -- The limit states of keys unclaimed for as long (a new one starts with a full bucket, as they had).
+    DELETE FROM jobs.limit_state WHERE (queue, limit_key) IN (
+        SELECT s.queue, s.limit_key FROM jobs.limit_state s
+         WHERE s.updated_at < now() - retention AND (allowed IS NULL OR s.queue = ANY(allowed))
+         LIMIT prune_limit FOR UPDATE SKIP LOCKED);
     RETURN pruned;
 END
 $$;

@@ -31,7 +31,8 @@ $$;
 -- Enqueues one job in the caller's transaction; returns its id. With a
 -- unique_key, a second unfinished job of the same kind and key is not
 -- created: the first one's id is returned (on_duplicate = 'skip') or the
--- call fails with unique_violation (on_duplicate = 'error').
+-- call fails with unique_violation (on_duplicate = 'error'). A limit_key
+-- puts the job under its queue's rule for that key (jobs.limit_rule).
 CREATE OR REPLACE FUNCTION jobs.enqueue(
     kind text,
     args jsonb DEFAULT '{}',
@@ -40,7 +41,8 @@ CREATE OR REPLACE FUNCTION jobs.enqueue(
     run_at timestamptz DEFAULT NULL,
     max_attempts integer DEFAULT 20,
     unique_key text DEFAULT NULL,
-    on_duplicate text DEFAULT 'skip'
+    on_duplicate text DEFAULT 'skip',
+    limit_key text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -51,9 +53,9 @@ BEGIN
     IF on_duplicate NOT IN ('skip', 'error') THEN
         RAISE EXCEPTION 'on_duplicate must be skip or error, not %', on_duplicate USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    INSERT INTO jobs.job (kind, args, queue, priority, run_at, max_attempts, unique_key, state)
+    INSERT INTO jobs.job (kind, args, queue, priority, run_at, max_attempts, unique_key, limit_key, state)
     VALUES (enqueue.kind, coalesce(enqueue.args, '{}'), enqueue.queue, enqueue.priority,
-            coalesce(enqueue.run_at, now()), enqueue.max_attempts, enqueue.unique_key,
+            coalesce(enqueue.run_at, now()), enqueue.max_attempts, enqueue.unique_key, enqueue.limit_key,
             CASE WHEN due THEN 'available' ELSE 'scheduled' END::jobs.job_state)
     ON CONFLICT (kind, unique_key) WHERE unique_key IS NOT NULL AND state NOT IN ('completed', 'discarded', 'cancelled')
     DO NOTHING
@@ -74,14 +76,16 @@ END
 $$;
 
 -- Enqueues many jobs of one kind in one statement (one per element of
--- args); returns their ids in order. At most one NOTIFY.
+-- args), all under one limit_key if any; returns their ids in order. At
+-- most one NOTIFY.
 CREATE OR REPLACE FUNCTION jobs.enqueue_many(
     kind text,
     args jsonb[],
     queue text DEFAULT 'default',
     priority smallint DEFAULT 0,
     run_at timestamptz DEFAULT NULL,
-    max_attempts integer DEFAULT 20
+    max_attempts integer DEFAULT 20,
+    limit_key text DEFAULT NULL
 ) RETURNS SETOF bigint
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -89,9 +93,9 @@ DECLARE
     due boolean := enqueue_many.run_at IS NULL OR enqueue_many.run_at <= now();
 BEGIN
     RETURN QUERY
-    INSERT INTO jobs.job (kind, args, queue, priority, run_at, max_attempts, state)
+    INSERT INTO jobs.job (kind, args, queue, priority, run_at, max_attempts, limit_key, state)
     SELECT enqueue_many.kind, a.value, enqueue_many.queue, enqueue_many.priority,
-           coalesce(enqueue_many.run_at, now()), enqueue_many.max_attempts,
+           coalesce(enqueue_many.run_at, now()), enqueue_many.max_attempts, enqueue_many.limit_key,
            CASE WHEN due THEN 'available' ELSE 'scheduled' END::jobs.job_state
     FROM unnest(enqueue_many.args) WITH ORDINALITY AS a(value, position)
     ORDER BY a.position
@@ -110,13 +114,15 @@ CREATE OR REPLACE FUNCTION jobs.enqueue_own(
     run_at timestamptz DEFAULT NULL,
     max_attempts integer DEFAULT 20,
     unique_key text DEFAULT NULL,
-    on_duplicate text DEFAULT 'skip'
+    on_duplicate text DEFAULT 'skip',
+    limit_key text DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM jobs.check_queue(enqueue_own.queue);
     RETURN jobs.enqueue(enqueue_own.kind, enqueue_own.args, enqueue_own.queue, enqueue_own.priority, enqueue_own.run_at,
-                        enqueue_own.max_attempts, enqueue_own.unique_key, enqueue_own.on_duplicate);
+                        enqueue_own.max_attempts, enqueue_own.unique_key, enqueue_own.on_duplicate,
+                        enqueue_own.limit_key);
 END
 $$;
 
@@ -127,12 +133,14 @@ CREATE OR REPLACE FUNCTION jobs.enqueue_many_own(
     queue text DEFAULT 'default',
     priority smallint DEFAULT 0,
     run_at timestamptz DEFAULT NULL,
-    max_attempts integer DEFAULT 20
+    max_attempts integer DEFAULT 20,
+    limit_key text DEFAULT NULL
 ) RETURNS SETOF bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM jobs.check_queue(enqueue_many_own.queue);
     RETURN QUERY SELECT jobs.enqueue_many(enqueue_many_own.kind, enqueue_many_own.args, enqueue_many_own.queue,
-                                          enqueue_many_own.priority, enqueue_many_own.run_at, enqueue_many_own.max_attempts);
+                                          enqueue_many_own.priority, enqueue_many_own.run_at, enqueue_many_own.max_attempts,
+                                          enqueue_many_own.limit_key);
 END
 $$;

@@ -23,7 +23,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no message %', message_id USING ERRCODE = 'invalid_parameter_value', COLUMN = 'message_id';
     END IF;
-    RETURN jobs.enqueue('notify.deliver', jsonb_build_object('id', message_id), 'notifications', unique_key => 'deliver:' || message_id);
+    RETURN jobs.enqueue('notify.deliver', jsonb_build_object('id', message_id), 'notifications', unique_key => 'deliver:' || message_id,
+                        limit_key => (SELECT 'channel:' || m.recipient_kind FROM bank.message m WHERE m.id = message_id));
 END
 $$;
 

@@ -116,13 +116,19 @@ CREATE OR REPLACE TRIGGER message_dispatched AFTER INSERT ON bank.message
 -- message is (a reminder later); a message whose job is still unfinished
 -- gets no second (the unique key), and a delivery job skips the channels
 -- that already delivered, so a retried dispatch sends nothing twice.
+-- Each carries the limit key channel:<recipient kind>: the worker routes
+-- each kind of recipient to its channels (ChannelConfiguration.routes:
+-- persons to the SMS gateway, institutions to their desk), so a rule on
+-- channel:person in the notifications queue limits what the SMS gateway
+-- is sent, and holds back no other kind's messages.
 CREATE OR REPLACE FUNCTION bank.notify_dispatch(ids bigint[]) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     queued integer;
 BEGIN
-    INSERT INTO jobs.job (kind, args, queue, run_at, max_attempts, unique_key, state)
+    INSERT INTO jobs.job (kind, args, queue, run_at, max_attempts, unique_key, limit_key, state)
     SELECT 'notify.deliver', jsonb_build_object('id', m.id), 'notifications', m.deliver_after, 20, 'deliver:' || m.id,
+           'channel:' || m.recipient_kind,
            CASE WHEN m.deliver_after <= now() THEN 'available' ELSE 'scheduled' END::jobs.job_state
       FROM bank.message m
      WHERE m.id = ANY(ids)

@@ -1,0 +1,120 @@
+import Foundation
+@testable import JobEngine
+import PostgresClient
+import TestSupport
+import Testing
+
+/// What `jobs.claim` gives a queue with limit rules (0030), claim by claim,
+/// on the SQL alone: each key its allowance, the rest of the batch to the
+/// other keys and the unkeyed jobs, and nothing changed for queues without a rule.
+@Suite struct JobLimitClaimTests {
+    func enqueue(_ connection: PostgresConnection, _ count: Int, key: String?, queue: String = "default") async throws {
+        _ = try await connection.enqueueMany(kind: "noop", arguments: Array(repeating: [String: Int](), count: count), queue: queue, limitKey: key)
+    }
+
+    func claim(_ connection: PostgresConnection, _ limit: Int = 100, queue: String = "default", worker: String = "w") async throws -> [String: Int] {
+        let jobs = try await JobStore.claim(connection, queue: queue, limit: limit, worker: worker, lease: .seconds(30))
+        let keys = try await connection.query("SELECT coalesce(limit_key, '-') AS k FROM jobs.job WHERE id = ANY($1::bigint[])", [jobs.map(\.id)])
+        return try keys.reduce(into: [:]) { counts, row in counts[try row.decode("k", as: String.self), default: 0] += 1 }
+    }
+
+    @Test func aKeyGetsItsMaxRunningAndTheBatchFillsFromTheOthers() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await enqueue(connection, 5, key: "insurer:slow")
+            try await enqueue(connection, 5, key: "insurer:fast")
+            try await enqueue(connection, 3, key: nil)
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:", maxRunning: 2, perSecond: nil)
+            #expect(try await claim(connection) == ["insurer:slow": 2, "insurer:fast": 2, "-": 3])
+            // Every key at its bound: nothing more, however large the batch.
+            #expect(try await claim(connection).isEmpty)
+            // One of the slow insurer's jobs ends: one more of its jobs, none of the other's.
+            try await connection.execute("UPDATE jobs.job SET state = 'completed', held_by = NULL, lease_expires_at = NULL, finalized_at = now() WHERE id = (SELECT min(id) FROM jobs.job WHERE limit_key = 'insurer:slow' AND state = 'running')")
+            #expect(try await claim(connection) == ["insurer:slow": 1])
+        }
+    }
+
+    @Test func theLongestPrefixWinsAndAKeyNoRuleMatchesIsNotLimited() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await enqueue(connection, 5, key: "insurer:a")
+            try await enqueue(connection, 5, key: "insurer:b")
+            try await enqueue(connection, 5, key: "channel:person")
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:", maxRunning: 1, perSecond: nil)
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:b", maxRunning: 3, perSecond: nil)
+            #expect(try await claim(connection) == ["insurer:a": 1, "insurer:b": 3, "channel:person": 5])
+        }
+    }
+
+    @Test func theRateLimitStartsABurstThenRefillsAtItsRate() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await enqueue(connection, 20, key: "channel:person")
+            // A token every 2 s: the second claim, at once, gets none (unless the machine stalls for 2 s).
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "channel:", maxRunning: nil, perSecond: 0.5, burst: 3)
+            #expect(try await claim(connection) == ["channel:person": 3])
+            #expect(try await claim(connection).isEmpty)
+            try await Task.sleep(for: .milliseconds(2200))  // 1.1 tokens (3 at most, on a slow machine)
+            let refilled = try await claim(connection)["channel:person"] ?? 0
+            #expect((1...3).contains(refilled))
+        }
+    }
+
+    /// Two claims at once: the second skips the key the first holds (its
+    /// row of jobs.limit_state), takes the other jobs, and after the first
+    /// commits counts what it started.
+    @Test func aKeyBeingClaimedIsSkippedNotWaitedForNorOverrun() async throws {
+        try await TestDatabase.with { database in
+            let first = try await database.connect()
+            let second = try await database.connect()
+            try await enqueue(first, 5, key: "insurer:a")
+            try await enqueue(first, 2, key: nil)
+            try await JobAdmin.setLimit(first, queue: "default", keyPrefix: "insurer:", maxRunning: 3, perSecond: nil)
+            try await first.executeScript("BEGIN")
+            let held = try await first.query("SELECT count(*) AS n FROM jobs.claim('default', 2, 'w1', '30 s') c JOIN jobs.job j USING (id) WHERE j.limit_key = 'insurer:a'")
+            #expect(try held[0].decode("n", as: Int.self) == 2)
+            #expect(try await claim(second, worker: "w2") == ["-": 2])  // the key is skipped, not waited for
+            try await first.executeScript("COMMIT")
+            #expect(try await claim(second, worker: "w2") == ["insurer:a": 1])  // 3 - the 2 the first started
+        }
+    }
+
+    @Test func aRuleChangeAppliesFromTheNextClaim() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await enqueue(connection, 10, key: "insurer:a")
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:", maxRunning: 1, perSecond: nil)
+            #expect(try await claim(connection) == ["insurer:a": 1])
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:", maxRunning: 4, perSecond: nil)
+            #expect(try await claim(connection) == ["insurer:a": 3])
+            #expect(try await JobAdmin.limits(connection).map(\.maxRunning) == [4])
+            #expect(try await JobAdmin.limitUsage(connection).map { [$0.running, $0.waiting] } == [[4, 6]])
+            #expect(try await JobAdmin.removeLimit(connection, queue: "default", keyPrefix: "insurer:"))
+            #expect(try await !JobAdmin.removeLimit(connection, queue: "default", keyPrefix: "insurer:"))
+            #expect(try await claim(connection) == ["insurer:a": 6])
+        }
+    }
+
+    /// A queue without a rule: the one statement it always was, whatever
+    /// keys its jobs carry and whatever rules other queues have.
+    @Test func aQueueWithoutRulesIsClaimedAsBefore() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            try await enqueue(connection, 5, key: "insurer:a", queue: "free")
+            try await enqueue(connection, 5, key: nil, queue: "free")
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "", maxRunning: 1, perSecond: nil)
+            #expect(try await claim(connection, queue: "free") == ["insurer:a": 5, "-": 5])
+        }
+    }
+
+    @Test func rulesThatLimitNothingOrNothingForeverAreRefused() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            for (maxRunning, perSecond) in [(nil, nil), (0, nil), (nil, 0.0)] as [(Int?, Double?)] {
+                await #expect(throws: (any Error).self) {
+                    try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "x", maxRunning: maxRunning, perSecond: perSecond)
+                }
+            }
+        }
+    }
+}
