@@ -52,6 +52,11 @@ extension BankSuites {
                 try await bank.setInsurer("picc", organisations: ["Chaoyang Volunteers Association"], receiver: receiver, secret: secret)
                 let (claim, volunteer) = try await validatedClaim(bank, serial: 21)
                 try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
+                // Issue 18: the send is limited per insurer, each delivery per recipient kind (its channels).
+                #expect(try await bank.count("jobs.job WHERE kind = 'claims.send' AND limit_key = 'insurer:picc'") >= 1)
+                #expect(try await bank.count("jobs.job WHERE kind = 'claims.send' AND limit_key IS DISTINCT FROM 'insurer:picc'") == 0)
+                try await bank.eventually("EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'notify.deliver' AND limit_key = 'channel:person')")
+                #expect(try await bank.count("jobs.job WHERE kind = 'notify.deliver' AND limit_key IS NULL") == 0)
 
                 let request = try #require(await receiver.requests.first { $0.path == "/claims/picc" })
                 #expect(request.idempotencyKey == "claim-\(claim)")
