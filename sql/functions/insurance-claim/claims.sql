@@ -51,15 +51,25 @@ BEGIN
 END
 $$;
 
+-- The job that sends a validated claim to its insurer, once per claim
+-- (unique_key): when it is validated, and when an operator sends it again.
+-- Limited per insurer (a rule on 'insurer:' in the claims queue): one slow
+-- insurer holds back only its own claims.
+CREATE OR REPLACE FUNCTION bank.enqueue_claim_send(c bank.accident_claim) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', c.id), 'claims', unique_key => 'send:' || c.id,
+                         limit_key => 'insurer:' || coalesce(c.insurer_code, bank.claim_insurer(c)));
+END
+$$;
+
 -- A validated claim goes out at once (claims.send); the volunteer hears of
 -- every change of the claim's state (urgent: not held by quiet hours).
 CREATE OR REPLACE FUNCTION bank.claim_created() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NEW.state = 'validated' THEN
-        -- Limited per insurer (a rule on 'insurer:' in the claims queue): one slow insurer holds back only its own claims.
-        PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', NEW.id), 'claims', unique_key => 'send:' || NEW.id,
-                             limit_key => 'insurer:' || coalesce(NEW.insurer_code, bank.claim_insurer(NEW)));
+        PERFORM bank.enqueue_claim_send(NEW);
     END IF;
     RETURN NULL;
 END
@@ -202,8 +212,6 @@ BEGIN
         RAISE EXCEPTION 'R26: claim % is not undeliverable', claim_id USING ERRCODE = 'invalid_parameter_value', COLUMN = 'claim_id';
     END IF;
     INSERT INTO bank.claim_event (claim_id, state, note, performed_by) VALUES (claim_id, 'validated', 'sent again', 'operator ' || operator);
-    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', claim_id), 'claims', unique_key => 'send:' || claim_id,
-                         limit_key => (SELECT 'insurer:' || coalesce(a.insurer_code, bank.claim_insurer(a))
-                                         FROM bank.accident_claim a WHERE a.id = claim_id));
+    PERFORM bank.enqueue_claim_send(a) FROM bank.accident_claim a WHERE a.id = claim_id;
 END
 $$;
