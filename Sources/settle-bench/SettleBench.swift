@@ -164,9 +164,7 @@ struct SettleBench: AsyncParsableCommand {
         try await connection.executeScript("VACUUM ANALYZE")
         let workers = try startWorkers(settings, count, arguments, route)
         try await waitIdle(connection, count, route)
-        for chunk in stride(from: 0, to: ids.count, by: 1000) {
-            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
-        }
+        try await checkOutAll(connection, ids)
         try await waitSettled(connection)
         await stopWorkers(workers)
         // From the first check-out's transaction to the last credit, on the server's clock.
@@ -219,9 +217,7 @@ struct SettleBench: AsyncParsableCommand {
             "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", String(pgbenchSeconds), "-f", "\(peerBench)/\(script)",
             "-l", "--log-prefix", "\(log)/tx", settings.conninfoWithDatabase,
         ])
-        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-              let tps = Double(line.dropFirst(6).prefix { $0 != " " })
-        else { throw ValidationError("pgbench failed: \(outcome.output)") }
+        let tps = try Self.transactionsPerSecond(outcome, "pgbench")
         var micros: [Int] = []
         for file in try FileManager.default.contentsOfDirectory(atPath: log) {
             for entry in try String(contentsOfFile: "\(log)/\(file)", encoding: .utf8).split(separator: "\n") {
@@ -234,6 +230,21 @@ struct SettleBench: AsyncParsableCommand {
         return (tps, String(format: "%.1f / %.1f / %.1f ms", at(0.5), at(0.95), at(0.99)))
     }
 
+    /// Checks `ids` out in transactions of 1,000, as check-outs arrive in a backlog.
+    func checkOutAll(_ connection: PostgresConnection, _ ids: [Int64]) async throws {
+        for chunk in stride(from: 0, to: ids.count, by: 1000) {
+            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
+        }
+    }
+
+    /// pgbench's `tps = ` figure, or its output as the error.
+    static func transactionsPerSecond(_ outcome: ChildProcess.Outcome, _ what: String) throws -> Double {
+        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+              let tps = Double(line.dropFirst(6).prefix { $0 != " " })
+        else { throw ValidationError("\(what) failed: \(outcome.output)") }
+        return tps
+    }
+
     /// Issue 18: the second reference. pgbench calls our own
     /// `bank.settlement_settle` on the same fixture as the workers' runs, in
     /// batches of the workers' claim size, 8 clients, prepared: what our SQL
@@ -244,9 +255,7 @@ struct SettleBench: AsyncParsableCommand {
         let settings = try await freshDatabase(server, "settle_direct")
         let connection = try await PostgresConnection.connect(settings)
         let ids = try await SettlementFixture.prepare(connection, services: services)
-        for chunk in stride(from: 0, to: ids.count, by: 1000) {
-            try await SettlementFixture.checkOut(connection, Array(ids[chunk..<min(chunk + 1000, ids.count)]))
-        }
+        try await checkOutAll(connection, ids)
         // The batches, numbered; each pgbench transaction settles the next one. (The
         // settlement jobs the check-outs enqueued stay queued: no worker runs here.)
         try await connection.executeScript("""
@@ -265,9 +274,7 @@ struct SettleBench: AsyncParsableCommand {
         let outcome = try ChildProcess.run(try ServerTools.pgbench(), [
             "-n", "-M", "prepared", "-c", String(clients), "-j", "2", "-t", String(batches / clients), "-f", script, settings.conninfoWithDatabase,
         ])
-        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
-              let tps = Double(line.dropFirst(6).prefix { $0 != " " })
-        else { throw ValidationError("pgbench (bank.settlement_settle) failed: \(outcome.output)") }
+        let tps = try Self.transactionsPerSecond(outcome, "pgbench (bank.settlement_settle)")
         let settled = try await connection.query("SELECT count(*)::int AS n FROM bank.service WHERE settled_at IS NOT NULL")[0].decode("n", as: Int.self)
         guard settled == batches / clients * clients * batch || settled == ids.count else {
             throw ValidationError("pgbench settled \(settled) services, not the \(batches / clients * clients) batches asked")
