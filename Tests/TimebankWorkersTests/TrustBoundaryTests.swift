@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 import TimebankDatabase
 import TimebankOperations
+import TimebankWorkers
 
 extension Bank {
     /// A real login of its own (not the superuser with SET ROLE), a member of
@@ -290,6 +291,26 @@ extension BankSuites {
         /// Finding 5, in part: the owner of the ledger is no superuser and no application login
         /// can become it; so no worker's login disables the ledger's triggers or turns them off
         /// with session_replication_role, and the definer functions hold no superuser's rights.
+        /// Issue 18: the per-key limits are the owner's (`timebank jobs limits`): no worker,
+        /// client, console or analyst login lifts a slow insurer's rule or refills a key's bucket.
+        @Test func noLoginButTheOwnerSetsAJobLimitOrFillsAKeysBucket() async throws {
+            try await Bank.with(workers: false) { bank in
+                let attacks = [
+                    "SELECT jobs.limit_set('claims', 'insurer:', 1000, NULL, NULL)",
+                    "SELECT jobs.limit_remove('claims', 'insurer:')",
+                    "INSERT INTO jobs.limit_rule (queue, key_prefix, max_running) VALUES ('claims', 'insurer:', 1000)",
+                    "UPDATE jobs.limit_rule SET max_running = 1000",
+                    "DELETE FROM jobs.limit_rule",
+                    "INSERT INTO jobs.limit_state (queue, limit_key, tokens) VALUES ('claims', 'insurer:picc', 1000)",
+                    "UPDATE jobs.limit_state SET tokens = 1000",
+                ]
+                let roles = WorkerKind.allCases.map(\.databaseRole) + ["timebank_api", "timebank_staff", "timebank_analyst", "timebank_console"]
+                for role in roles {
+                    try await bank.asLogin(memberOf: [role]) { connection in try await expectRefused(connection, attacks) }
+                }
+            }
+        }
+
         @Test func finding5TheLedgersOwnerIsNoSuperuserAndNoLoginBecomesIt() async throws {
             try await Bank.with(workers: false) { bank in
                 let owners = try await bank.owner.query("""
