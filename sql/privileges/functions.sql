@@ -58,6 +58,7 @@ $owner$;
 -- step's code decides (the steps are SECURITY DEFINER).
 GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
     jobs.record(bigint[], integer[], text[], timestamptz[], text[], text), jobs.complete(bigint[], integer[], text),
+    jobs.record_and_claim(bigint[], integer[], text[], timestamptz[], text[], text, integer, text, interval),
     jobs.renew_leases(text, bigint[], interval), jobs.rescue(integer), jobs.promote_due(integer), jobs.prune(interval, integer),
     jobs.set_idle(text, text, boolean), jobs.forget_silent_idle_workers(), jobs.release(text),
     jobs.register_worker(text, text, text, integer, text, text[], integer), jobs.worker_heartbeat(text, bigint, bigint),
