@@ -39,7 +39,7 @@ extension BankSuites {
                     #expect(chaoyang == ["防诈骗讲解/fraud talk", "代购/shopping errands"])   // the city-wide first
                     #expect(try await session.query("SELECT * FROM api.service_items()").count == 3)
                 }
-                let unknown = try await bank.expectRefusal("api.service_items('990101')", [], rule: "R15", field: "district_code")
+                let unknown = try await bank.expectRefusal("api.service_items('990101')", [], rule: "R15", field: "district")
                 #expect(unknown.message.contains("110105 Chaoyang"), "\(unknown.message)")
             }
         }

@@ -18,6 +18,9 @@ BEGIN
     IF occurred_at > now() THEN
         PERFORM bank.refuse('occurred_at', 'R26', 'an accident is reported after it happened');
     END IF;
+    IF NOT isfinite(occurred_at) THEN
+        PERFORM bank.refuse('occurred_at', 'R26', 'an accident happened at a finite time');
+    END IF;
     IF place IS NULL OR length(btrim(place)) NOT BETWEEN 1 AND 300 THEN
         PERFORM bank.refuse('place', 'R26', 'a report says where it happened (1 to 300 characters)');
     END IF;
@@ -46,7 +49,7 @@ COMMENT ON FUNCTION api.report_accident(bigint, bigint, timestamptz, text, text,
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
 - volunteer_id R3: 无此人 / no person is registered with this id
-- occurred_at R26: 为空或在未来 / missing, or in the future
+- occurred_at R26: 为空、在未来或为无穷 / missing, in the future, or infinite
 - place R26: 不是 1 至 300 字 / not 1 to 300 characters
 - description R26: 不是 1 至 2000 字 / not 1 to 2000 characters
 - documents R26: 有材料引用为空或超过 200 字 / a reference is empty or longer than 200 characters

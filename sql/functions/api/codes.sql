@@ -46,24 +46,24 @@ COMMENT ON FUNCTION api.districts() IS
 
 -- R15: the items a demand may name. For a district: its own and the
 -- city-wide ones (what api.publish_item_demand accepts of an elder there).
-CREATE OR REPLACE FUNCTION api.service_items(district_code text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION api.service_items(district text DEFAULT NULL)
 RETURNS TABLE (item_id bigint, district_code text, category_code text, name_zh text, name_en text, default_minutes integer)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF service_items.district_code IS NOT NULL THEN
-        PERFORM bank.check_district('district_code', 'R15', service_items.district_code);
+    IF district IS NOT NULL THEN
+        PERFORM bank.check_district('district', 'R15', district);
     END IF;
     RETURN QUERY
     SELECT i.id, i.district_code, i.category_code, i.name_zh, i.name_en, i.default_minutes
       FROM bank.service_item i
-     WHERE service_items.district_code IS NULL OR i.district_code IS NULL OR i.district_code = service_items.district_code
+     WHERE service_items.district IS NULL OR i.district_code IS NULL OR i.district_code = service_items.district
      ORDER BY i.district_code NULLS FIRST, i.category_code, i.id;
 END
 $$;
 COMMENT ON FUNCTION api.service_items(text) IS
 'R15：服务项目（api.define_service_item 定义）及其中英文名称；给出区代码时为该区的项目和全市通用的项目，即该区老人可在 api.publish_item_demand 中使用的项目。 / R15: the service items (defined by api.define_service_item) with their Chinese and English names; for a district, its items and the city-wide ones: those an elder of the district may name in api.publish_item_demand.
 参数 / Arguments:
-- district_code: 区代码（NULL：全部项目）/ a district''s code (NULL: every item)
+- district: 区代码（NULL：全部项目）/ a district''s code (NULL: every item)
 返回 / Returns: 每个项目一行（全市项目在前，再按区、类别）：item_id、district_code（NULL 为全市通用）、category_code、name_zh、name_en（较早定义、未给英文名称的项目为 NULL）、default_minutes / one row per item (city-wide first, then by district and category): item_id, district_code (NULL: city-wide), category_code, name_zh, name_en (NULL for an item defined, earlier, without one), default_minutes.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
-- district_code R15: 无此北京区代码（消息列出有效代码）/ no Beijing district has this code (the message lists the valid ones)';
+- district R15: 无此北京区代码（消息列出有效代码）/ no Beijing district has this code (the message lists the valid ones)';

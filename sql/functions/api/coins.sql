@@ -101,11 +101,11 @@ DECLARE
     m bank.staff_member := bank.acting_staff(staff_code, 'set_budget', 'R9');
 BEGIN
     PERFORM bank.check_district('district_code', 'R9', district_code);
-    IF valid_from IS NULL THEN
-        PERFORM bank.refuse('valid_from', 'R9', 'valid_from is required: a budget period''s first day');
+    IF valid_from IS NULL OR NOT isfinite(valid_from) THEN
+        PERFORM bank.refuse('valid_from', 'R9', 'valid_from is required: a budget period''s first day, a date');
     END IF;
-    IF valid_to IS NULL OR valid_to < valid_from THEN
-        PERFORM bank.refuse('valid_to', 'R9', 'a budget period ends on or after its first day');
+    IF valid_to IS NULL OR NOT isfinite(valid_to) OR valid_to < valid_from THEN
+        PERFORM bank.refuse('valid_to', 'R9', 'a budget period ends on a date on or after its first day');
     END IF;
     -- The ledger counts minutes in a bigint: a budget whose minutes would
     -- not fit is refused here, naming the field, not by a bare overflow.
@@ -135,8 +135,8 @@ COMMENT ON FUNCTION api.set_district_budget(text, text, date, date, bigint) IS
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - staff_code R9: 无此在职职员、无 set_budget 权限，或为区级职员（此为全市事项） / no active staff member has this code, it lacks the power set_budget, or it is a district''s member (this is a city-level act)
 - district_code R9: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
-- valid_from R9: 为空 / missing
-- valid_to R9: 为空或截止早于起始 / missing, or the period ends before it starts
+- valid_from R9: 为空或为无穷 / missing, or infinite
+- valid_to R9: 为空、为无穷或截止早于起始 / missing, infinite, or the period ends before it starts
 - coins R9: 为空、不是正数，或大于 153722867280912930（其分钟数须在 bigint 范围内）/ missing, not positive, or more than 153722867280912930 (its minutes must fit a bigint)
 - valid_from R9: 与本区已有预算的时期重叠 / overlaps a budget the district already has';
 

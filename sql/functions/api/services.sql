@@ -13,6 +13,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('elder_id', elder_id);
 BEGIN
+    -- An infinite or far time would fail later as a bare "timestamp out of
+    -- range" (issue 19): refused first, naming the field.
+    IF NOT isfinite(starts_at) OR starts_at >= '9999-01-01' THEN
+        PERFORM bank.refuse('starts_at', 'R16', 'a demand starts at a finite time before the year 9999');
+    END IF;
     IF starts_at IS NOT NULL
        AND bank.age(p.birth_date, (starts_at AT TIME ZONE 'Asia/Shanghai')::date) < bank.setting('redeem_min_age')
        AND EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = elder_id) THEN
@@ -61,7 +66,7 @@ COMMENT ON FUNCTION api.publish_demand(bigint, text, text, text, timestamptz, bi
 - category_code R14: 无此服务类别（消息列出有效代码，api.service_categories）/ no such category (the message lists the valid ones, api.service_categories)
 - district_code R15: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
 - description R16: 不是 1 至 500 字 / not 1 to 500 characters
-- starts_at R16: 不在未来或不是整分钟 / not in the future, or not on a whole minute
+- starts_at R16: 为空、不在未来、不是整分钟、为无穷或不早于 9999 年 / missing, not in the future, not on a whole minute, infinite, or not before the year 9999
 - minutes R16: 不在 15 至 480 分钟之间，或超过可用余额 / not 15 to 480 minutes, or more than the available minutes
 - elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it
@@ -438,10 +443,6 @@ BEGIN
     IF name_zh IS NULL OR length(btrim(name_zh)) NOT BETWEEN 1 AND 100 THEN
         PERFORM bank.refuse('name_zh', 'R15', 'an item has a Chinese name of 1 to 100 characters');
     END IF;
-    -- Clients list items in both languages (api.service_items, issue 19).
-    IF name_en IS NULL OR length(btrim(name_en)) NOT BETWEEN 1 AND 100 THEN
-        PERFORM bank.refuse('name_en', 'R15', 'an item has an English name of 1 to 100 characters');
-    END IF;
     IF default_minutes IS NULL OR default_minutes NOT BETWEEN bank.setting('demand_min_minutes') AND bank.setting('demand_max_minutes') THEN
         PERFORM bank.refuse('default_minutes', 'R15', 'an item lasts ' || bank.setting('demand_min_minutes') || ' to '
             || bank.setting('demand_max_minutes') || ' minutes');
@@ -449,6 +450,10 @@ BEGIN
     IF EXISTS (SELECT 1 FROM bank.service_item i WHERE i.district_code IS NOT DISTINCT FROM define_service_item.district_code
                   AND i.name_zh = btrim(define_service_item.name_zh)) THEN
         PERFORM bank.refuse('name_zh', 'R15', 'the district already has an item of that name');
+    END IF;
+    -- Clients list items in both languages (api.service_items, issue 19).
+    IF name_en IS NULL OR length(btrim(name_en)) NOT BETWEEN 1 AND 100 THEN
+        PERFORM bank.refuse('name_en', 'R15', 'an item has an English name of 1 to 100 characters');
     END IF;
     RETURN bank.record_staff_act(m, 'define_item', bank.submit('define_service_item',
         jsonb_build_object('district_code', district_code, 'category_code', category_code, 'name_zh', btrim(name_zh),
