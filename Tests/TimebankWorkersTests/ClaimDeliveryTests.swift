@@ -188,7 +188,7 @@ extension BankSuites {
                 try await ClaimAdmin.resend(bank.owner, claim: claim, operator: "ops-1")
                 try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
                 #expect(try await ClaimAdmin.history(bank.owner, claim: claim).map { "\($0.state) by \($0.by)" } == [
-                    "validated by person", "undeliverable by insurance-claim-worker", "validated by operator ops-1", "sent by insurance-claim-worker"])
+                    "validated by volunteer", "undeliverable by insurance-claim-worker", "validated by operator ops-1", "sent by insurance-claim-worker"])
             }
             await receiver.stop()
         }
