@@ -1,4 +1,6 @@
 import Foundation
+import PostgresClient
+import TestSupport
 import Testing
 import TimebankWorkers
 
@@ -77,5 +79,28 @@ import TimebankWorkers
             try templates.render("claim_status", ["claim_id": .number(9), "state": .string("lost")])
         }
         #expect(unknown.message == "state lost has no zh name")
+    }
+
+    /// Every claim state and alert kind the database allows has a name in
+    /// both languages (R21, R26): a new one without is caught here, not by
+    /// a message that cannot be rendered.
+    @Test func r21r26EveryStateTheDatabaseAllowsHasANameInBothLanguages() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let rows = try await connection.query("""
+                SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+                 WHERE conname IN ('claim_state_known', 'alert_kind_known')
+                """)
+            var codes: [String] = []
+            for row in rows {
+                let definition: String = try row.decode("def")
+                codes += definition.matches(of: /'([a-z_0-9]+)'/).map { String($0.output.1) }
+            }
+            await connection.close()
+            #expect(codes.contains("more_documents") && codes.contains("frequent_gifts"), "\(codes)")
+            for code in codes + ["star_1", "star_2", "star_3", "star_4", "star_5", "coins_10000"] {
+                #expect(LocalisedNames.name(of: code, in: "zh") != nil && LocalisedNames.name(of: code, in: "en") != nil, "\(code)")
+            }
+        }
     }
 }

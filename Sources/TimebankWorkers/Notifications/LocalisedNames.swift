@@ -7,7 +7,6 @@
 public enum LocalisedNames {
     public static let names: [String: (zh: String, en: String)] = [
         // R26: a claim's states.
-        "reported": ("已报告", "reported"),
         "validated": ("已核验", "validated"),
         "refused": ("不予受理", "refused"),
         "sent": ("已提交保险机构", "sent to the insurer"),
