@@ -185,6 +185,15 @@ extension BankSuites {
                 let listed = try await ClaimAdmin.list(bank.owner, state: "undeliverable")
                 #expect(listed.map(\.id) == [claim] && listed[0].lastAnswer == "422 scripted 422")
                 await receiver.setScript { _, _ in .ok }
+                // The resend is not lost while the job that found the claim undeliverable has ended its
+                // handler but not had its end recorded (still 'running'): with one unique key for every
+                // send of a claim, that job made the resend's enqueue a skipped duplicate.
+                try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'claims.send' AND state = 'running')")
+                try await bank.owner.execute("""
+                    UPDATE jobs.job SET state = 'running', held_by = 'a worker whose end is not recorded yet',
+                                        lease_expires_at = now() + interval '1 hour', finalized_at = NULL
+                     WHERE kind = 'claims.send' AND (args->>'id')::bigint = $1
+                    """, [claim])
                 try await ClaimAdmin.resend(bank.owner, claim: claim, operator: "ops-1")
                 try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
                 #expect(try await ClaimAdmin.history(bank.owner, claim: claim).map { "\($0.state) by \($0.by)" } == [
