@@ -12,7 +12,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM bank.service_for(service_id);
     PERFORM bank.person_for('volunteer_id', volunteer_id);
-    IF occurred_at IS NULL OR occurred_at > now() THEN
+    IF occurred_at IS NULL OR occurred_at > bank.clock_now() THEN
         PERFORM bank.refuse('occurred_at', 'R26', 'an accident is reported after it happened');
     END IF;
     IF place IS NULL OR length(btrim(place)) NOT BETWEEN 1 AND 300 THEN

@@ -26,7 +26,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = category) THEN
         PERFORM bank.refuse('category', 'R9', 'no category of special elder is called ' || coalesce(category, 'NULL'));
     END IF;
-    IF category = 'very_old' AND bank.age(p.birth_date, current_date) < bank.setting('very_old_min_age') THEN
+    IF category = 'very_old' AND bank.age(p.birth_date, bank.clock_date()) < bank.setting('very_old_min_age') THEN
         PERFORM bank.refuse('category', 'R9', 'the very old are ' || bank.setting('very_old_min_age') || ' or over');
     END IF;
     IF coins IS NULL OR coins < 1 OR coins > bank.setting('grant_max_coins') THEN

@@ -28,3 +28,41 @@ COMMENT ON FUNCTION api.watch_request(bigint) IS
 - request_id: api 函数返回的请求编号 / the request id an api function returned
 返回 / Returns: 与 api.request_status 相同的一行 / the row api.request_status gives.
 拒绝 / Refusals: 无；找不到时不返回行 / none: an unknown id gives no row.';
+
+-- Waits (up to timeout_seconds) for a request to end, and returns its
+-- outcome, as api.request_status would then: for psql and scripts, which
+-- cannot LISTEN and wait in between (a program LISTENs instead:
+-- api.watch_request). Each look is a statement of its own, so it sees the
+-- workers' commits (in a READ COMMITTED session, the default). A request
+-- recorded in the caller's own open transaction is returned at once: no
+-- worker can see it before that transaction commits.
+CREATE OR REPLACE FUNCTION api.await_request(request_id bigint, timeout_seconds double precision DEFAULT 10)
+RETURNS TABLE (status text, result jsonb, refusal text, created_at timestamptz, finished_at timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deadline timestamptz;
+    current_status text;
+    own boolean;
+BEGIN
+    IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 60 THEN
+        PERFORM bank.refuse('timeout_seconds', 'requests', 'a request is awaited for 0 to 60 seconds; got '
+                                                           || coalesce(timeout_seconds::text, 'NULL'));
+    END IF;
+    deadline := clock_timestamp() + timeout_seconds * interval '1 second';
+    LOOP
+        SELECT r.status, r.xmin::text = pg_current_xact_id_if_assigned()::xid::text INTO current_status, own
+          FROM bank.request r WHERE r.id = request_id;
+        EXIT WHEN current_status IS DISTINCT FROM 'pending' OR own OR clock_timestamp() >= deadline;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+    RETURN QUERY SELECT r.status, r.result, r.refusal, r.created_at, r.finished_at FROM bank.request r WHERE r.id = request_id;
+END
+$$;
+COMMENT ON FUNCTION api.await_request(bigint, double precision) IS
+'等待请求结束（至多 timeout_seconds 秒），返回其结果，同 api.request_status：供 psql 与脚本使用；程序请先 LISTEN timebank_requests 再调用 api.watch_request。须在提交请求的事务提交之后调用（同一事务中的请求立即返回 pending），会话为默认的 READ COMMITTED。 / Waits (up to timeout_seconds) for a request to end and returns its outcome, as api.request_status does: for psql and scripts; a program LISTENs on timebank_requests and calls api.watch_request instead. Call it after the transaction that submitted the request committed (a request of the same open transaction is returned at once, pending), in a READ COMMITTED session (the default).
+参数 / Arguments:
+- request_id: api 函数返回的请求编号 / the request id an api function returned
+- timeout_seconds: 最多等待的秒数，0 至 60，默认 10 / how long to wait at most, 0 to 60 seconds, 10 by default
+返回 / Returns: 与 api.request_status 相同的一行；超时仍为 pending；找不到时不返回行 / the row api.request_status gives; still pending after the timeout; no row for an unknown id.
+拒绝 / Refusals:
+- timeout_seconds requests（SQLSTATE 22023，DETAIL field: timeout_seconds）：为空或不在 0 至 60 之间 / NULL, or not between 0 and 60.';

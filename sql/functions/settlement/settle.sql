@@ -60,9 +60,11 @@ BEGIN
                st.elder_account, bank.clearing_account(), st.hold_amount, st.hold_id, st.service_id
           FROM settling st WHERE st.minutes = 0
     ), marked AS (
+        -- settled_at is the ledger's time (real: sql/functions/bank/clock.sql); the delay
+        -- since the check-out is measured on the bank's clock, which stamped the check-out.
         UPDATE bank.service s SET settled_at = clock_timestamp(), settled_minutes = st.minutes
           FROM settling st WHERE s.id = st.service_id
-        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at - st.checked_out_at)::float8 AS after
+        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at + bank.clock_offset() - st.checked_out_at)::float8 AS after
     )
     SELECT m.id, m.minutes, false, m.after FROM marked m
     UNION ALL
