@@ -66,3 +66,38 @@ COMMENT ON FUNCTION api.await_request(bigint, double precision) IS
 返回 / Returns: 与 api.request_status 相同的一行；超时仍为 pending；找不到时不返回行 / the row api.request_status gives; still pending after the timeout; no row for an unknown id.
 拒绝 / Refusals:
 - timeout_seconds requests（SQLSTATE 22023，DETAIL field: timeout_seconds）：为空或不在 0 至 60 之间 / NULL, or not between 0 and 60.';
+
+-- Waits (up to timeout_seconds) for a checked-out service to be settled
+-- (R6: its coins credited by the settlement worker, after the check-out's
+-- request completed), for psql and scripts, as api.await_request does for
+-- a request.
+CREATE OR REPLACE FUNCTION api.await_settlement(service_id bigint, timeout_seconds double precision DEFAULT 10)
+RETURNS TABLE (status text, settled_minutes integer, settled_at timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    deadline timestamptz;
+    settled timestamptz;
+BEGIN
+    PERFORM bank.service_for(service_id);
+    IF timeout_seconds IS NULL OR NOT timeout_seconds BETWEEN 0 AND 60 THEN
+        PERFORM bank.refuse('timeout_seconds', 'requests', 'a settlement is awaited for 0 to 60 seconds; got '
+                                                           || coalesce(timeout_seconds::text, 'NULL'));
+    END IF;
+    deadline := clock_timestamp() + timeout_seconds * interval '1 second';
+    LOOP
+        SELECT s.settled_at INTO settled FROM bank.service s WHERE s.id = await_settlement.service_id;
+        EXIT WHEN settled IS NOT NULL OR clock_timestamp() >= deadline;
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+    RETURN QUERY SELECT s.status::text, s.settled_minutes, s.settled_at FROM bank.service s WHERE s.id = await_settlement.service_id;
+END
+$$;
+COMMENT ON FUNCTION api.await_settlement(bigint, double precision) IS
+'R6：等待已签退的服务结算完成（结算工作进程把时间币记入志愿者账户；签退请求完成之后才进行），至多 timeout_seconds 秒，供 psql 与脚本使用；程序可改为订阅 coins_credited 通知。 / R6: waits (up to timeout_seconds) for a checked-out service to be settled (the settlement worker credits the volunteer''s coins, after the check-out''s request completed): for psql and scripts; a program may follow the coins_credited notification instead.
+参数 / Arguments:
+- service_id: 已签退的服务 / the checked-out service
+- timeout_seconds: 最多等待的秒数，0 至 60，默认 10 / how long to wait at most, 0 to 60 seconds, 10 by default
+返回 / Returns: 一行：status、settled_minutes（记入的分钟数）、settled_at（超时未结算则为 NULL） / one row: status, settled_minutes (the minutes credited), settled_at (NULL if not settled within the timeout).
+拒绝 / Refusals:
+- service_id R16（SQLSTATE 22023，DETAIL field: service_id）：无此服务 / no service has this id
+- timeout_seconds requests（SQLSTATE 22023，DETAIL field: timeout_seconds）：为空或不在 0 至 60 之间 / NULL, or not between 0 and 60.';
