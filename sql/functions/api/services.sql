@@ -527,7 +527,7 @@ BEGIN
       FROM bank.service s
       JOIN bank.service_category c ON c.code = s.category_code
       LEFT JOIN bank.service_item i ON i.id = s.item_id
-     WHERE s.status = 'published' AND s.starts_at > bank.clock_now()
+     WHERE s.status = 'published' AND s.starts_at > (SELECT bank.clock_now())  -- once per search, not per row
        AND (category IS NULL OR s.category_code = category)
        AND (starts_after IS NULL OR s.starts_at >= starts_after)
        AND (starts_before IS NULL OR s.starts_at < starts_before)

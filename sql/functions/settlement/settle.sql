@@ -26,6 +26,8 @@ RETURN least(booked_minutes,
 CREATE OR REPLACE FUNCTION bank.settlement_settle(services bigint[])
 RETURNS TABLE (service_id bigint, minutes integer, deferred boolean, credited_after_seconds double precision)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    clock_ahead interval := bank.clock_offset();  -- the development clock's offset, read once per batch
 BEGIN
     INSERT INTO bank.account (kind, person_id)
     SELECT DISTINCT 'personal'::bank.account_kind, s.volunteer_id FROM bank.service s
@@ -64,7 +66,7 @@ BEGIN
         -- since the check-out is measured on the bank's clock, which stamped the check-out.
         UPDATE bank.service s SET settled_at = clock_timestamp(), settled_minutes = st.minutes
           FROM settling st WHERE s.id = st.service_id
-        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at + bank.clock_offset() - st.checked_out_at)::float8 AS after
+        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at + clock_ahead - st.checked_out_at)::float8 AS after
     )
     SELECT m.id, m.minutes, false, m.after FROM marked m
     UNION ALL
