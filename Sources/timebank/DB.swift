@@ -80,7 +80,10 @@ struct DB: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "url", abstract: "Print the local cluster's DATABASE_URL (whether or not it runs).",
             discussion: """
-                With --role, the URL of that role's login instead of the superuser's: `--role api` is the residents' client                 (timebank_api_login, a member of timebank_api: the api functions only), `--role staff` the civil-affairs desk;                 `psql "$(timebank db url --role api)"` connects as a client application does. The logins exist once                 `timebank up` or `timebank logins create` made them; on the local cluster they need no password.
+                With --role, the URL of that role's login instead of the superuser's: `--role api` is the residents' client \
+                (timebank_api_login, a member of timebank_api: the api functions only), `--role staff` the civil-affairs desk; \
+                `psql "$(timebank db url --role api)"` connects as a client application does. The logins exist once \
+                `timebank up` or `timebank logins create` made them; on the local cluster they need no password.
                 """)
 
         @Flag(help: "The replica's URL instead.") var replica = false
