@@ -114,6 +114,7 @@ extension BankSuites {
                 #expect(try await bank.count("bank.transfer WHERE kind = 'gift'") == 1)
                 #expect(try await bank.count("bank.transfer WHERE kind = 'donation'") == 1)
                 #expect(outcome.output.contains("validated"), "the claim was validated: \(outcome.output)")
+                #expect(outcome.output.contains("relative (parent)"), "the statement names the gift's counterparty by role: \(outcome.output)")
                 #expect(try await bank.ledgerProblems().isEmpty)
                 // Through the api alone: the clock moved as the example says (2 h 10 min), nothing else did.
                 #expect(try await bank.owner.query("SELECT offset_by::text AS o FROM bank.development_clock")[0]
