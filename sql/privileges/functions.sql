@@ -206,6 +206,10 @@ GRANT EXECUTE ON FUNCTION
     -- The valid codes (issue 19), which the desk's acts take too.
     api.service_categories(), api.special_elder_categories(), api.relation_kinds(), api.districts(), api.service_items(text)
     TO timebank_staff;
+-- Issue 19: waiting for an outcome from psql or a script, and the clock
+-- the rules read (moving it is the client's, on a development database only).
+GRANT EXECUTE ON FUNCTION api.await_request(bigint, double precision), api.await_settlement(bigint, double precision), api.development_clock()
+    TO timebank_staff;
 
 -- ======================================================================
 -- The web console (issue 17, item 2; sql/functions/console/). Its role

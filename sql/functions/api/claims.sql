@@ -15,7 +15,7 @@ BEGIN
     IF occurred_at IS NULL THEN
         PERFORM bank.refuse('occurred_at', 'R26', 'occurred_at is required: when the accident happened');
     END IF;
-    IF occurred_at > now() THEN
+    IF occurred_at > bank.clock_now() THEN
         PERFORM bank.refuse('occurred_at', 'R26', 'an accident is reported after it happened');
     END IF;
     IF NOT isfinite(occurred_at) THEN

@@ -22,7 +22,7 @@ BEGIN
         PERFORM bank.refuse('elder_id', 'R9', 'a district grants coins to the elders of its own district only');
     END IF;
     PERFORM bank.check_special_elder_category('category', 'R9', category);
-    IF category = 'very_old' AND bank.age(p.birth_date, current_date) < bank.setting('very_old_min_age') THEN
+    IF category = 'very_old' AND bank.age(p.birth_date, bank.clock_date()) < bank.setting('very_old_min_age') THEN
         PERFORM bank.refuse('category', 'R9', 'the very old are ' || bank.setting('very_old_min_age') || ' or over');
     END IF;
     IF coins IS NULL OR coins < 1 OR coins > bank.setting('grant_max_coins') THEN

@@ -11,7 +11,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
-    IF bank.age(p.birth_date, current_date) < bank.setting('volunteer_min_age') THEN
+    IF bank.age(p.birth_date, bank.clock_date()) < bank.setting('volunteer_min_age') THEN
         IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = apply_volunteer.person_id) THEN
             PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be ' || bank.setting('volunteer_min_age') || ' or over');
         END IF;
@@ -23,7 +23,7 @@ BEGIN
     IF NOT p.beijing_resident THEN
         PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be a Beijing permanent resident');
     END IF;
-    IF training_completed_on IS NULL OR training_completed_on > current_date THEN
+    IF training_completed_on IS NULL OR training_completed_on > bank.clock_date() THEN
         PERFORM bank.refuse('training_completed_on', 'R1', 'a volunteer must have completed the time bank''s training');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = apply_volunteer.person_id) THEN
@@ -56,7 +56,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
-    IF bank.age(p.birth_date, current_date) < bank.setting('elder_min_age') THEN
+    IF bank.age(p.birth_date, bank.clock_date()) < bank.setting('elder_min_age') THEN
         PERFORM bank.refuse('person_id', 'R4', 'an elder must be ' || bank.setting('elder_min_age') || ' or over');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = authenticate_elder.person_id) THEN
@@ -318,8 +318,8 @@ DECLARE
     minor bank.person := bank.person_for('minor_id', minor_id);
 BEGIN
     PERFORM bank.person_for('guardian_id', guardian_id);
-    IF bank.age(minor.birth_date, current_date) >= bank.setting('volunteer_min_age')
-       OR bank.age(minor.birth_date, current_date) < bank.setting('minor_min_age') THEN
+    IF bank.age(minor.birth_date, bank.clock_date()) >= bank.setting('volunteer_min_age')
+       OR bank.age(minor.birth_date, bank.clock_date()) < bank.setting('minor_min_age') THEN
         PERFORM bank.refuse('minor_id', 'R2', 'a guardian leads a school student aged ' || bank.setting('minor_min_age')
             || ' to ' || (bank.setting('volunteer_min_age') - 1));
     END IF;
@@ -448,7 +448,7 @@ BEGIN
     IF problem IS NOT NULL THEN
         PERFORM bank.refuse('national_id', 'R3', 'the national ID ' || problem);
     END IF;
-    IF bank.national_id_birth_date(national_id) > current_date THEN
+    IF bank.national_id_birth_date(national_id) > bank.clock_date() THEN
         PERFORM bank.refuse('national_id', 'R3', 'the national ID holds a birth date in the future');
     END IF;
     hash := bank.personal_data_hash(national_id);

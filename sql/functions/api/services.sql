@@ -32,7 +32,7 @@ BEGIN
     IF description IS NULL OR length(btrim(description)) NOT BETWEEN 1 AND 500 THEN
         PERFORM bank.refuse('description', 'R16', 'a description of 1 to 500 characters is needed');
     END IF;
-    IF starts_at IS NULL OR starts_at <= now() OR date_trunc('minute', starts_at) <> starts_at THEN
+    IF starts_at IS NULL OR starts_at <= bank.clock_now() OR date_trunc('minute', starts_at) <> starts_at THEN
         PERFORM bank.refuse('starts_at', 'R16', 'a demand starts in the future, on a whole minute');
     END IF;
     IF minutes IS NULL OR minutes NOT BETWEEN bank.setting('demand_min_minutes') AND bank.setting('demand_max_minutes') THEN
@@ -122,7 +122,7 @@ BEGIN
                                                     < bank.setting('volunteer_min_age')) THEN
         PERFORM bank.refuse('volunteer_id', 'R2', 'a minor does not book alone, but joins the service his or her guardian booked');
     END IF;
-    IF s.status <> 'published' OR s.starts_at <= now() THEN
+    IF s.status <> 'published' OR s.starts_at <= bank.clock_now() THEN
         PERFORM bank.refuse('service_id', 'R17', 'the service is not open for booking');
     END IF;
     IF s.elder_id = volunteer_id THEN
@@ -170,13 +170,13 @@ BEGIN
     IF s.volunteer_id IS DISTINCT FROM volunteer_id THEN
         PERFORM bank.refuse('volunteer_id', 'R18', 'only the volunteer who booked the service checks in');
     END IF;
-    IF now() < s.starts_at - bank.setting('check_in_early_minutes') * interval '1 minute' THEN
+    IF bank.clock_now() < s.starts_at - bank.setting('check_in_early_minutes') * interval '1 minute' THEN
         PERFORM bank.refuse('service_id', 'R18', 'check-in opens ' || bank.setting('check_in_early_minutes') || ' minutes before the start');
     END IF;
     -- Nor after the booked end: the time served is counted within the
     -- booking (R6), so a check-in after it records no service time, and the
     -- service is a no-show once start + no_show_grace_minutes has passed.
-    IF now() >= s.ends_at THEN
+    IF bank.clock_now() >= s.ends_at THEN
         PERFORM bank.refuse('service_id', 'R18', 'check-in closes at the booked end (' || to_char(s.ends_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' Beijing time)');
     END IF;
     RETURN bank.submit('check_in', jsonb_build_object('service_id', service_id, 'volunteer_id', volunteer_id),
@@ -360,7 +360,7 @@ BEGIN
     IF s.status <> 'checked_out' THEN
         PERFORM bank.refuse('service_id', 'R19', 'only a checked-out service can be reported as not given');
     END IF;
-    IF now() > s.checked_out_at + bank.setting('dispute_window_days') * interval '1 day' THEN
+    IF bank.clock_now() > s.checked_out_at + bank.setting('dispute_window_days') * interval '1 day' THEN
         PERFORM bank.refuse('service_id', 'R19', 'a report comes within ' || bank.setting('dispute_window_days') || ' days of check-out');
     END IF;
     IF reason IS NULL OR length(btrim(reason)) NOT BETWEEN 1 AND 500 THEN
@@ -571,7 +571,7 @@ BEGIN
       FROM bank.service s
       JOIN bank.service_category c ON c.code = s.category_code
       LEFT JOIN bank.service_item i ON i.id = s.item_id
-     WHERE s.status = 'published' AND s.starts_at > now()
+     WHERE s.status = 'published' AND s.starts_at > (SELECT bank.clock_now())  -- once per search, not per row
        AND (category IS NULL OR s.category_code = category)
        AND (starts_after IS NULL OR s.starts_at >= starts_after)
        AND (starts_before IS NULL OR s.starts_at < starts_before)

@@ -64,7 +64,7 @@ DECLARE
     was_watched boolean;
 BEGIN
     UPDATE bank.request r
-       SET status = outcome, result = finish_request.result, refusal = finish_request.refusal, finished_at = now()
+       SET status = outcome, result = finish_request.result, refusal = finish_request.refusal, finished_at = bank.clock_now()
      WHERE r.id = request_id AND r.status = 'pending'
     RETURNING r.watched INTO was_watched;
     IF was_watched THEN
@@ -130,8 +130,9 @@ BEGIN
                                  WHEN args ? 'person_id' THEN 'person_id' ELSE 'guardian_id' END,
                             'R3', 'the person''s account is suspended or closed');
     END IF;
-    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff)
-    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END)
+    -- Stamped on the bank's clock: a check-in's and a check-out's time are their requests' (R18, R6).
+    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff, created_at)
+    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END, bank.clock_now())
     RETURNING id INTO request;
     PERFORM jobs.enqueue(job_kind, jsonb_build_object('id', request), queue);
     RETURN request;

@@ -30,7 +30,7 @@ BEGIN
             THEN 'R26: the volunteer was not booked on the service'
         WHEN s.checked_in_at IS NULL
             THEN 'R26: the volunteer never checked in'
-        WHEN occurred < s.checked_in_at - grace OR occurred > coalesce(s.checked_out_at, now()) + grace
+        WHEN occurred < s.checked_in_at - grace OR occurred > coalesce(s.checked_out_at, bank.clock_now()) + grace
             THEN 'R26: the accident time lies outside the service period'
         WHEN insured IS NULL
             THEN 'R24, R25: the volunteer was not insured on that day'
