@@ -34,6 +34,23 @@ BEGIN
 END
 $$;
 
+-- The engine's own bookkeeping (a claim, recorded ends) commits without
+-- waiting for its WAL flush (issue 18: during a 4-process settlement drain
+-- the claims' commits were a third of the sessions waiting on WALWrite).
+-- What a database crash (or a failover to a standby the commit had not
+-- reached) can then forget is the last moment's claims and recorded ends:
+-- those jobs are claimed and run again, which the engine's at-least-once
+-- contract already allows (a worker can die at the same moment). Nothing
+-- else is weakened: the setting is the transaction's, and the engine's
+-- statements run in transactions of their own; a batch's jobs are
+-- completed inside their work's own transaction (jobs.complete), which
+-- waits for its flush as every domain transaction does, and a flush
+-- carries every earlier WAL record with it, the claim's included.
+CREATE OR REPLACE FUNCTION jobs.commit_without_waiting() RETURNS void
+LANGUAGE sql AS $$
+    SELECT set_config('synchronous_commit', 'off', true)
+$$;
+
 -- Claims up to `claim_limit` due jobs of a queue for `worker`. The ids are
 -- picked in a subquery with FOR UPDATE SKIP LOCKED and LIMIT, so
 -- concurrent workers skip each other's rows and the UPDATE touches no more
@@ -50,6 +67,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
     PERFORM jobs.check_queue(from_queue);
+    PERFORM jobs.commit_without_waiting();
     IF EXISTS (SELECT 1 FROM jobs.job k WHERE k.state = 'available' AND k.queue = from_queue AND k.limit_key IS NOT NULL) THEN
         RETURN QUERY SELECT * FROM jobs.claim_keyed(from_queue, claim_limit, worker, lease);
         RETURN;
@@ -211,6 +229,7 @@ DECLARE
     keyed_queues text[];
     keyed_keys text[];
 BEGIN
+    PERFORM jobs.commit_without_waiting();
     WITH ended AS (
         UPDATE jobs.job AS j
            SET state = r.state::jobs.job_state,
