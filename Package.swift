@@ -181,6 +181,7 @@ let package = Package(
             dependencies: [
                 "BenchSupport",
                 "DevCluster",
+                "JobEngine",
                 "TimebankOperations",
                 "TimebankWorkers",
                 "PostgresClient",

@@ -2,6 +2,7 @@ import ArgumentParser
 import BenchSupport
 import DevCluster
 import Foundation
+import JobEngine
 import PostgresClient
 import TimebankDatabase
 import TimebankOperations
@@ -171,14 +172,19 @@ struct SettleBench: AsyncParsableCommand {
         try await connection.executeScript("VACUUM ANALYZE")
         let workers = try startWorkers(settings, count, arguments, route)
         try await waitIdle(connection, count, route)
+        // Issue 18: the whole backlog is checked out first, its queue paused, and the clock runs from
+        // the queue's release to the last credit (on the server's clock). Timed from the first
+        // check-out, the run measured the one session checking out (4.8 s of a 5.3 s run with the
+        // realistic fixture), not settlement.
+        try await JobAdmin.setPaused(connection, queue: "settlement", paused: true)
         try await checkOutAll(connection, ids)
+        let released = try await connection.query("SELECT clock_timestamp() AS t")[0].decode("t", as: Date.self)
+        try await JobAdmin.setPaused(connection, queue: "settlement", paused: false)
         try await waitSettled(connection)
         await stopWorkers(workers)
-        // From the first check-out's transaction to the last credit, on the server's clock.
-        let seconds = try await connection.query("""
-            SELECT extract(epoch FROM (SELECT max(settled_at) FROM bank.service)
-                                    - (SELECT min(created_at) FROM jobs.job WHERE kind = 'settlement.settle'))::float8 AS s
-            """)[0].decode("s", as: Double.self)
+        let seconds = try await connection.query(
+            "SELECT extract(epoch FROM (SELECT max(settled_at) FROM bank.service) - $1::timestamptz)::float8 AS s", [released]
+        )[0].decode("s", as: Double.self)
         let problems = try await LedgerVerifier.problems(connection)
         if !problems.isEmpty { throw ValidationError("the ledger does not verify: \(problems)") }
         let text = try await latency(connection, ids)
