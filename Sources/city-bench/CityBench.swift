@@ -35,7 +35,8 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let admin = try await PostgresConnection.connect(options.server)
-        try await admin.executeScript("DROP DATABASE IF EXISTS \(options.database) WITH (FORCE); CREATE DATABASE \(options.database)")
+        try await admin.executeScript("DROP DATABASE IF EXISTS \(options.database) WITH (FORCE)")
+        try await admin.executeScript("CREATE DATABASE \(options.database)")
         await admin.close()
         let connection = try await PostgresConnection.connect(options.settings)
         let clock = ContinuousClock()

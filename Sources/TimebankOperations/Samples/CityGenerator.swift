@@ -61,6 +61,8 @@ public enum CityGenerator {
     public static func generate(
         _ connection: PostgresConnection, _ scale: Scale, progress: @Sendable (Int, Int) -> Void = { _, _ in }
     ) async throws -> Counts {
+        // A bulk load's session: few commits, each large; sorts and hashes in memory.
+        try await connection.executeScript("SET synchronous_commit = off; SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'")
         try await connection.transaction { connection in
             _ = try connection.query("SET LOCAL session_replication_role = replica")
             _ = try connection.query(CitySQL.parameters, [scale.months, scale.services, scale.elders, scale.volunteers])
