@@ -5,8 +5,9 @@ import TimebankDatabase
 import TimebankOperations
 
 /// The city benchmark (issue 18, item 4): a city's history generated in
-/// bulk (`generate`), then the same questions asked of it and of an empty
-/// database (`measure`, and `scripts/city-bench` end to end).
+/// bulk (`generate`; `--services 0`: an empty, migrated database), then the
+/// same questions asked of it and of an empty one (`scripts/city-bench`
+/// end to end, with `prepare-settlement` for the settlement rate).
 ///
 ///   swift build -c release --product city-bench
 ///   .build/release/city-bench generate --database-url postgresql://...@127.0.0.1:5432/postgres --months 12 --services 1000000
@@ -14,7 +15,7 @@ import TimebankOperations
 struct CityBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "city-bench", abstract: "A city's history in bulk, and what it costs the bank.",
-        subcommands: [Generate.self, Measure.self])
+        subcommands: [Generate.self, PrepareSettlement.self, CheckOut.self])
 }
 
 /// The server connection shared by the steps (a superuser: databases are created and dropped).
@@ -42,6 +43,7 @@ struct Generate: AsyncParsableCommand {
         let clock = ContinuousClock()
         let migration = try await clock.measure { try await Migrator.project().migrate(connection) }
         print("migrated the empty database in \(migration)")
+        guard services > 0 else { return await connection.close() }
         let scale = CityGenerator.Scale(months: months, services: services)
         print("generating \(months) months: \(services) services, \(scale.elders) elders, \(scale.volunteers) volunteers")
         var counts = CityGenerator.Counts()

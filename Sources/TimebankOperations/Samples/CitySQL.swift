@@ -98,7 +98,9 @@ enum CitySQL {
         """
         WITH budgets AS (
             SELECT d.code, p.grant_minutes * p.months * count(e.n) AS granted,
-                   daterange((p.start_at AT TIME ZONE 'Asia/Shanghai')::date - 1, (p.end_at AT TIME ZONE 'Asia/Shanghai')::date + 1, '[]') AS period,
+                   -- Up to the day before yesterday: the last grant is a month before, and the
+                   -- days after are free for another budget (SettlementFixture's covers yesterday to tomorrow).
+                   daterange((p.start_at AT TIME ZONE 'Asia/Shanghai')::date - 1, (p.end_at AT TIME ZONE 'Asia/Shanghai')::date - 2, '[]') AS period,
                    p.start_at - interval '1 day' AS at
               FROM city_district d CROSS JOIN city_params p
               JOIN city_person e ON e.elder AND e.district_code = d.code

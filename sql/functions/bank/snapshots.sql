@@ -72,25 +72,31 @@ BEGIN
     SELECT max(s.day) INTO last_day FROM bank.balance_snapshot_day s;
     d := coalesce(last_day + 1, (SELECT (min(t.created_at) AT TIME ZONE 'Asia/Shanghai')::date FROM bank.transfer t));
     WHILE d IS NOT NULL AND d <= newest LOOP
-        INSERT INTO bank.balance_snapshot_day (day, cutoff, transfers, through_transfer_id, granted_minutes)
-        SELECT d, bank.day_end(d), coalesce(p.transfers, 0) + n.transfers, greatest(coalesce(p.through_transfer_id, 0), n.through),
-               coalesce(p.granted_minutes, 0) + n.granted
-          FROM (SELECT count(*) AS transfers, coalesce(max(t.id), 0) AS through,
-                       coalesce(sum(t.amount) FILTER (WHERE t.kind = 'grant'), 0) AS granted
-                  FROM bank.transfer t
-                 WHERE t.created_at >= coalesce(bank.day_end(last_day), '-infinity') AND t.created_at < bank.day_end(d)) n
-          LEFT JOIN bank.balance_snapshot_day p ON p.day = last_day;
-        INSERT INTO bank.balance_snapshot (day, account_id, debits_pending, debits_posted, credits_pending, credits_posted,
-                                           earned_minutes, posted_transfers)
-        SELECT d, m.account_id, sum(m.d_pending), sum(m.d_posted), sum(m.c_pending), sum(m.c_posted), sum(m.earned), sum(m.posted)
-          FROM (SELECT s.account_id, s.debits_pending AS d_pending, s.debits_posted AS d_posted, s.credits_pending AS c_pending,
-                       s.credits_posted AS c_posted, s.earned_minutes AS earned, s.posted_transfers AS posted
-                  FROM bank.balance_snapshot s WHERE s.day = last_day
-                UNION ALL
-                SELECT v.account_id, v.d_pending, v.d_posted, v.c_pending, v.c_posted, v.earned, v.posted
-                  FROM bank.transfer_moves(coalesce(bank.day_end(last_day), '-infinity'), bank.day_end(d)) v) m
-         GROUP BY m.account_id
-         ORDER BY m.account_id;
+        -- EXECUTE: planned for this day's bounds (a cached generic plan would
+        -- not know the range is one day of the created_at index).
+        EXECUTE format($q$
+            INSERT INTO bank.balance_snapshot_day (day, cutoff, transfers, through_transfer_id, granted_minutes)
+            SELECT %1$L::date, bank.day_end(%1$L::date), coalesce(p.transfers, 0) + n.transfers,
+                   greatest(coalesce(p.through_transfer_id, 0), n.through), coalesce(p.granted_minutes, 0) + n.granted
+              FROM (SELECT count(*) AS transfers, coalesce(max(t.id), 0) AS through,
+                           coalesce(sum(t.amount) FILTER (WHERE t.kind = 'grant'), 0) AS granted
+                      FROM bank.transfer t
+                     WHERE t.created_at >= %3$L::timestamptz AND t.created_at < %4$L::timestamptz) n
+              LEFT JOIN bank.balance_snapshot_day p ON p.day = %2$L::date
+            $q$, d, last_day, coalesce(bank.day_end(last_day), '-infinity'), bank.day_end(d));
+        EXECUTE format($q$
+            INSERT INTO bank.balance_snapshot (day, account_id, debits_pending, debits_posted, credits_pending, credits_posted,
+                                               earned_minutes, posted_transfers)
+            SELECT %1$L::date, m.account_id, sum(m.d_pending), sum(m.d_posted), sum(m.c_pending), sum(m.c_posted), sum(m.earned), sum(m.posted)
+              FROM (SELECT s.account_id, s.debits_pending AS d_pending, s.debits_posted AS d_posted, s.credits_pending AS c_pending,
+                           s.credits_posted AS c_posted, s.earned_minutes AS earned, s.posted_transfers AS posted
+                      FROM bank.balance_snapshot s WHERE s.day = %2$L::date
+                    UNION ALL
+                    SELECT v.account_id, v.d_pending, v.d_posted, v.c_pending, v.c_posted, v.earned, v.posted
+                      FROM bank.transfer_moves(%3$L::timestamptz, %4$L::timestamptz) v) m
+             GROUP BY m.account_id
+             ORDER BY m.account_id
+            $q$, d, last_day, coalesce(bank.day_end(last_day), '-infinity'), bank.day_end(d));
         last_day := d;
         d := d + 1;
         taken := taken + 1;

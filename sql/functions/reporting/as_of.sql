@@ -35,19 +35,27 @@ COMMENT ON FUNCTION reporting.min_group_size() IS '最小分组人数 k：少于
 -- as when every transfer was summed. ReportingTests compares the two.
 CREATE OR REPLACE FUNCTION reporting.account_balances(day date)
 RETURNS TABLE (account_id bigint, account_kind text, person_id bigint, district_code text, posted_minutes bigint, held_minutes bigint)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH base AS (SELECT max(s.day) AS day FROM bank.balance_snapshot_day s WHERE s.day <= account_balances.day),
-    moves AS (
-        SELECT s.account_id, s.credits_posted - s.debits_posted AS posted, s.debits_pending AS held, s.posted_transfers AS n
-          FROM bank.balance_snapshot s JOIN base ON s.day = base.day
-        UNION ALL
-        SELECT v.account_id, v.c_posted - v.d_posted, v.d_pending, v.posted
-          FROM base, bank.transfer_moves(coalesce(bank.day_end(base.day), '-infinity'), bank.day_end(account_balances.day)) v)
-    SELECT a.id, a.kind::text, a.person_id, coalesce(a.district_code, p.district_code), sum(m.posted)::bigint, sum(m.held)::bigint
-      FROM moves m JOIN bank.account a ON a.id = m.account_id
-      LEFT JOIN bank.person p ON p.id = a.person_id
-     GROUP BY a.id, a.kind, a.person_id, a.district_code, p.district_code
-    HAVING sum(m.n) > 0 OR sum(m.held) > 0
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    base date := (SELECT max(s.day) FROM bank.balance_snapshot_day s WHERE s.day <= account_balances.day);
+BEGIN
+    -- EXECUTE: planned for this call's bounds: a day's range of the
+    -- created_at index after a snapshot, the whole table without one (a
+    -- generic plan, not knowing which, took minutes on a year of history).
+    RETURN QUERY EXECUTE format($q$
+        WITH moves AS (
+            SELECT s.account_id, s.credits_posted - s.debits_posted AS posted, s.debits_pending AS held, s.posted_transfers AS n
+              FROM bank.balance_snapshot s WHERE s.day = %1$L::date
+            UNION ALL
+            SELECT v.account_id, v.c_posted - v.d_posted, v.d_pending, v.posted
+              FROM bank.transfer_moves(%2$L::timestamptz, %3$L::timestamptz) v)
+        SELECT a.id, a.kind::text, a.person_id, coalesce(a.district_code, p.district_code), sum(m.posted)::bigint, sum(m.held)::bigint
+          FROM moves m JOIN bank.account a ON a.id = m.account_id
+          LEFT JOIN bank.person p ON p.id = a.person_id
+         GROUP BY a.id, a.kind, a.person_id, a.district_code, p.district_code
+        HAVING sum(m.n) > 0 OR sum(m.held) > 0
+        $q$, base, coalesce(bank.day_end(base), '-infinity'), bank.day_end(day));
+END
 $$;
 COMMENT ON FUNCTION reporting.account_balances(date) IS '某日结束时各账户余额（含人员编号，仅供内部汇总）/ Every account''s balance at the end of a day, from the transfers, with its person: for the grouped functions only, executed by no role.';
 
