@@ -2,6 +2,7 @@ import Foundation
 import PostgresClient
 import Testing
 import TimebankOperations
+import TimebankWorkers
 
 /// Issue 18, item 4: daily balance snapshots (sql/migrations/0033). The
 /// as-of answers read the latest snapshot at or before the day plus the
@@ -127,6 +128,28 @@ import TimebankOperations
                         .map { try $0.decode("account_kind", as: String.self) }
                     #expect(cells == 0, "as of \(day)")
                     #expect(!totals.contains("personal") && totals.contains("district_grant"), "as of \(day): \(totals)")
+                }
+            }
+        }
+    }
+
+    @Test func theSettlementWorkersDailyJobTakesTheSnapshotsAndNoOtherLoginMayOrChangesThem() async throws {
+        #expect(WorkerKind.settlement.periodicJobs.map(\.kind) == [LedgerSnapshotHandler.kind])
+        #expect(WorkerKind.settlement.jobKinds.contains("ledger.snapshot"))
+        try await Bank.with(workers: false) { bank in
+            _ = try await CityGenerator.generate(bank.owner, CityGenerator.Scale(months: 1, services: 200))
+            for role in ["timebank_api", "timebank_order", "timebank_notification", "timebank_analyst"] {
+                try await bank.asLogin(memberOf: [role]) { login in
+                    await #expect(throws: PostgresError.self, "\(role)") { try await login.execute("SELECT bank.take_balance_snapshots(NULL)") }
+                }
+            }
+            try await bank.asLogin(memberOf: ["timebank_settlement"]) { settlement in
+                let taken = try await settlement.query("SELECT bank.take_balance_snapshots(NULL) AS n")[0].decode("n", as: Int.self)
+                #expect(taken > 28, "every day of the month's history")
+                // It writes them through the owner's function only.
+                for statement in ["UPDATE bank.balance_snapshot SET credits_posted = 0",
+                                  "INSERT INTO bank.balance_snapshot_day (day, cutoff, transfers, through_transfer_id, granted_minutes) VALUES ('2000-01-01', now(), 0, 0, 0)"] {
+                    await #expect(throws: PostgresError.self, "\(statement)") { try await settlement.execute(statement) }
                 }
             }
         }
