@@ -384,26 +384,55 @@ enum CitySQL {
         SELECT id, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
         """,
         // The finished jobs the job engine still keeps (a week's): each
-        // service's steps and settlement, each message's delivery.
+        // request's step, each service's settlement, each message's delivery
+        // (a statement per kind, each kind and queue as the code enqueues them: JobKindTests reads them).
         """
-        INSERT INTO jobs.job (kind, queue, args, state, attempt, max_attempts, run_at, attempted_at, unique_key, limit_key, created_at, finalized_at)
-        SELECT kind, queue, args, 'completed', 1, max_attempts, at, at, unique_key, limit_key, at, at + interval '50 milliseconds' FROM (
-            SELECT CASE r.kind WHEN 'publish_demand' THEN 'settlement.hold' WHEN 'review_demand' THEN 'order.review'
-                               WHEN 'book_service' THEN 'order.book' WHEN 'check_in' THEN 'order.check_in'
-                               WHEN 'check_out' THEN 'order.check_out' ELSE 'settlement.move' END AS kind,
-                   CASE WHEN r.kind IN ('publish_demand', 'gift_coins', 'donate_coins', 'grant_coins') THEN 'settlement' ELSE 'order' END AS queue,
-                   jsonb_build_object('id', r.id) AS args, 20 AS max_attempts, r.created_at AS at, NULL AS unique_key, NULL AS limit_key
-              FROM bank.request r CROSS JOIN city_params p
-             WHERE r.created_at >= p.end_at - interval '7 days'
-               AND r.kind IN ('publish_demand', 'review_demand', 'book_service', 'check_in', 'check_out', 'gift_coins', 'donate_coins')
-            UNION ALL
-            SELECT 'settlement.settle', 'settlement', jsonb_build_object('id', s.id), 20, s.checked_out_at, s.id::text, NULL
-              FROM bank.service s CROSS JOIN city_params p WHERE s.checked_out_at >= p.end_at - interval '7 days'
-            UNION ALL
-            SELECT 'notify.deliver', 'notifications', jsonb_build_object('id', m.id), 20, m.deliver_after, 'deliver:' || m.id,
-                   'channel:' || m.recipient_kind
-              FROM bank.message m CROSS JOIN city_params p WHERE m.created_at >= p.end_at - interval '7 days'
-        ) j ORDER BY at
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'settlement.hold', 'settlement', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind = 'publish_demand' AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'order.review', 'order', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind = 'review_demand' AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'order.book', 'order', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind = 'book_service' AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'order.check_in', 'order', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind = 'check_in' AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'order.check_out', 'order', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind = 'check_out' AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, created_at, finalized_at)
+        SELECT 'settlement.move', 'settlement', jsonb_build_object('id', r.id), 'completed', 1, r.created_at, r.created_at, r.created_at,
+               r.finished_at
+          FROM bank.request r CROSS JOIN city_params p WHERE r.kind IN ('gift_coins', 'donate_coins') AND r.created_at >= p.end_at - interval '7 days' ORDER BY r.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, unique_key, created_at, finalized_at)
+        SELECT 'settlement.settle', 'settlement', jsonb_build_object('id', s.id), 'completed', 1, s.checked_out_at, s.checked_out_at,
+               s.id::text, s.checked_out_at, s.settled_at
+          FROM bank.service s CROSS JOIN city_params p WHERE s.checked_out_at >= p.end_at - interval '7 days' ORDER BY s.id
+        """,
+        """
+        INSERT INTO jobs.job (kind, queue, args, state, attempt, run_at, attempted_at, unique_key, limit_key, created_at, finalized_at)
+        SELECT 'notify.deliver', 'notifications', jsonb_build_object('id', m.id), 'completed', 1, m.deliver_after, m.deliver_after,
+               'deliver:' || m.id, 'channel:' || m.recipient_kind, m.created_at, m.deliver_after + interval '1 second'
+          FROM bank.message m CROSS JOIN city_params p WHERE m.created_at >= p.end_at - interval '7 days' ORDER BY m.id
         """,
     ]
 }
