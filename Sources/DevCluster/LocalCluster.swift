@@ -85,6 +85,8 @@ public struct LocalCluster: Sendable {
         let tools = try tools()
         if !isInitialized { try initialize(tools) }
         if try !isRunning() {
+            // A cluster created before issue 19 is named a development cluster at its next start.
+            try nameAsDevelopmentCluster()
             try tools.run("pg_ctl", ["start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s"])
             logger.info("started the local PostgreSQL cluster", metadata: ["data": "\(dataDirectory.path)"])
         }
@@ -123,6 +125,8 @@ public struct LocalCluster: Sendable {
             shared_buffers = 256MB
             timezone = 'UTC'
             log_timezone = 'UTC'
+            # A development cluster: its databases' development clock may move (issue 19).
+            \(Self.clusterNameSetting)
             # Durable like production: every commit waits for its WAL flush.
             fsync = on
             synchronous_commit = on

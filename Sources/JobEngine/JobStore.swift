@@ -21,6 +21,25 @@ enum JobStore {
         return try rows.map(ClaimedJob.init(row:))
     }
 
+    /// Records `results` (attempts' ends the completer has not written)
+    /// and claims up to `limit` due jobs, in one statement: one round trip
+    /// and one commit for both (issue 18, item 2). Each half is guarded as
+    /// ``record(_:_:worker:)`` and ``claim(_:queue:limit:worker:lease:)`` are.
+    static func recordAndClaim(
+        _ connection: isolated PostgresConnection, _ results: [AttemptResult], queue: String, limit: Int, worker: String, lease: Duration
+    ) throws -> [ClaimedJob] {
+        guard !results.isEmpty else { return try claim(connection, queue: queue, limit: limit, worker: worker, lease: lease) }
+        let rows = try connection.query(
+            """
+            SELECT id, kind, queue, args, attempt, max_attempts, run_at, attempted_at
+              FROM jobs.record_and_claim($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6, $7::integer, $8, $9::interval)
+            """, [
+                results.map(\.jobID), results.map { Int32($0.attempt) }, results.map { state(of: $0.kind) },
+                results.map(\.runAt), results.map(\.message), queue, limit, worker, lease,
+            ])
+        return try rows.map(ClaimedJob.init(row:))
+    }
+
     /// Records a batch of attempts' ends in one statement; only rows still
     /// held by `worker` at that attempt change.
     @discardableResult

@@ -25,8 +25,14 @@ struct ListenLiveness: Sendable {
         self.patience = patience
     }
 
-    /// What to do at `now`.
-    func due(at now: ContinuousClock.Instant) -> Action {
+    /// What to do at `now`, about to wait; `idle`: for work (the queue
+    /// looked empty), rather than for slots to free. Only a producer that
+    /// waits for work waits for a notification; one that waits for slots is
+    /// woken by its own jobs ending (issue 18, item 2: probing there sent a
+    /// NOTIFY, whose commit serialises with every other notifying commit,
+    /// on nearly every claim of a busy drain).
+    func due(at now: ContinuousClock.Instant, idle: Bool) -> Action {
+        guard idle else { return .none }
         guard let sentAt else { return .probe }
         let answered = answeredAt.map { $0 >= sentAt } ?? false
         if !answered { return sentAt.duration(to: now) >= patience ? .reconnect : .none }

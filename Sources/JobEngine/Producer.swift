@@ -82,8 +82,7 @@ actor Producer {
                 case .stop:
                     return
                 case .claim(let wanted):
-                    let jobs = try await JobStore.claim(
-                        connection, queue: queue, limit: wanted, worker: worker, lease: configuration.lease)
+                    let jobs = try await claimRecording(wanted)
                     start(slots.claimed(jobs, isBatchKind: executor.isBatchKind))
                     let queueLooksEmpty = jobs.count < wanted
                     // Poll only: no one to notify, so no idle registration (issue 16, item 5).
@@ -102,7 +101,7 @@ actor Producer {
                 failures = 0
                 // About to wait on the listening connection: is it still delivering?
                 if listening {
-                    switch liveness.due(at: .now) {
+                    switch liveness.due(at: .now, idle: idle) {
                     case .none: break
                     case .probe:
                         try await connection.notify(livenessChannel)
@@ -140,6 +139,21 @@ actor Producer {
                 idle = false
                 try? await Task.sleep(for: .milliseconds(min(100 << min(failures, 5), 3000)))
             }
+        }
+    }
+
+    /// Claims up to `wanted` jobs, recording in the same statement the
+    /// results the completer has not written yet (issue 18, item 2).
+    private func claimRecording(_ wanted: Int) async throws -> [ClaimedJob] {
+        let results = await completer.takeForClaim()
+        do {
+            let jobs = try await JobStore.recordAndClaim(
+                connection, results, queue: queue, limit: wanted, worker: worker, lease: configuration.lease)
+            await completer.recordedByClaim(results)
+            return jobs
+        } catch {
+            await completer.claimFailed(results)
+            throw error
         }
     }
 

@@ -10,9 +10,12 @@ import TimebankWorkers
 /// reviews and verifies), against running workers, printing each step and
 /// the final balances.
 ///
-/// A service lasts hours; the demo does not wait for them. It moves the
-/// service's times into the past instead, with the operator's session,
-/// and says so when it does: the only writes not made through the api.
+/// A service lasts hours; the demo does not wait for them. On a
+/// development database it moves the development clock (issue 19:
+/// `api.advance_development_clock`, through the api like every other
+/// step); on any other it moves the service's times into the past instead,
+/// with the operator's session, and says so when it does: the only writes
+/// not made through the api.
 public struct Demo: Sendable {
     let operatorSettings: ConnectionSettings
     let say: @Sendable (String) -> Void
@@ -140,23 +143,37 @@ public struct Demo: Sendable {
 
         say("3. A demand (R16: published with its coins held at once, then reviewed)")
         let service = try await step("4-hour demand for companionship to the hospital, tomorrow at 09:00",
-            "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', now()) + interval '1 day 1 hour', 240)",
+            "api.publish_demand($1, 'travel_companionship', '110105', 'Company to the hospital and back', date_trunc('day', (SELECT clock_now FROM api.development_clock())) + interval '1 day 1 hour', 240)",
             [elder])["service_id"]!
         try await balance("elder", elder)
         try await step("approved by staff member 'demo-chaoyang'", "api.review_demand('demo-chaoyang', $1, true)", [service], asStaff: true)
 
         say("4. The service (R17 booking, R18 check-in and check-out)")
         try await step("booked by the volunteer", "api.book_service($1, $2)", [service, volunteer])
-        say("  (demo only: moving the service into the past, as if tomorrow morning had come)")
-        try await operatorSession.execute("""
-            UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '225 minutes',
-                   ends_at = date_trunc('minute', now()) + interval '15 minutes' WHERE id = $1
-            """, [service])
+        let development = try await client.query("SELECT development FROM api.development_clock()")[0].decode("development", as: Bool.self)
+        if development {
+            say("  (the development clock moves to tomorrow morning: api.advance_development_clock)")
+            try await client.execute("""
+                SELECT * FROM api.advance_development_clock(
+                    (SELECT s.starts_at FROM api.service_status($1) s) + interval '15 minutes' - (SELECT clock_now FROM api.development_clock()))
+                """, [service])
+        } else {
+            say("  (demo only: moving the service into the past, as if tomorrow morning had come)")
+            try await operatorSession.execute("""
+                UPDATE bank.service SET starts_at = date_trunc('minute', now()) - interval '225 minutes',
+                       ends_at = date_trunc('minute', now()) + interval '15 minutes' WHERE id = $1
+                """, [service])
+        }
         try await step("checked in", "api.check_in($1, $2)", [service, volunteer])
-        say("  (demo only: 3 hours 45 minutes of service pass)")
-        try await operatorSession.execute("""
-            UPDATE bank.service SET checked_in_at = starts_at WHERE id = $1
-            """, [service])
+        if development {
+            say("  (the development clock moves 3 hours 45 minutes on: the service's time passes)")
+            try await client.execute("SELECT * FROM api.advance_development_clock(interval '225 minutes')")
+        } else {
+            say("  (demo only: 3 hours 45 minutes of service pass)")
+            try await operatorSession.execute("""
+                UPDATE bank.service SET checked_in_at = starts_at WHERE id = $1
+                """, [service])
+        }
         try await step("checked out", "api.check_out($1, $2)", [service, volunteer])
 
         say("5. Settlement (R6: served minutes credited exactly once, the rest of the hold released)")

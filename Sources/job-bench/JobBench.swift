@@ -76,7 +76,8 @@ struct JobBench: AsyncParsableCommand {
             let drain = try await drainWithWorkers(connection, settings, count: jobs, processes: processes, concurrency: concurrency)
             print("drain with \(prefillFinished) finished and \(prefillFinished / 10) waiting jobs in the table"
                 + (keys > 0 ? ", \(keys) keys" + (maxRunningPerKey > 0 ? " of at most \(maxRunningPerKey) running each" : " (no rule)") : "")
-                + ": \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))")
+                + ": \(format(drain.rate)) jobs/s (steady \(format(drain.steady)))"
+                + String(format: "; %.3f commits/job, %.0f µs worker CPU/job", drain.commitsPerJob, drain.workerCPUPerJob))
             return
         }
 
@@ -92,6 +93,8 @@ struct JobBench: AsyncParsableCommand {
         report.append(("drain, steady jobs/s (first -> last job start)", format(drain.steady)))
         report.append(("drain wall time, s", String(format: "%.2f", drain.seconds)))
         report.append(("jobs left in queue after drain", "\(drain.left)"))
+        report.append(("drain, database commits per job", String(format: "%.3f", drain.commitsPerJob)))
+        report.append(("drain, worker processes' CPU per job, µs", String(format: "%.0f", drain.workerCPUPerJob)))
 
         let latency = try await pickupLatency(connection, settings)
         for (label, value) in latency { report.append((label, value)) }
@@ -156,7 +159,25 @@ struct JobBench: AsyncParsableCommand {
         return Double(count) / started.duration(to: .now).inSeconds
     }
 
-    struct Drain { var rate: Double; var steady: Double; var seconds: Double; var left: Int }
+    /// `commitsPerJob`: the database's commits during the drain (every
+    /// session's, the bench's own 10 ms polls included) per job;
+    /// `workerCPUPerJob`: the worker processes' user and system time per
+    /// job, in microseconds. Both show what a change saves when a shared
+    /// machine makes the rate too noisy to compare.
+    struct Drain { var rate: Double; var steady: Double; var seconds: Double; var left: Int; var commitsPerJob: Double; var workerCPUPerJob: Double }
+
+    func commits(_ connection: PostgresConnection) async throws -> Int {
+        try await connection.executeScript("SELECT pg_stat_clear_snapshot()")
+        return try await connection.query("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()")[0]
+            .decode("n", as: Int.self)
+    }
+
+    /// User and system seconds of the children reaped so far.
+    func childrenCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
 
     func drainWithWorkers(
         _ connection: PostgresConnection, _ settings: ConnectionSettings, count: Int, processes: Int, concurrency: Int
@@ -170,6 +191,8 @@ struct JobBench: AsyncParsableCommand {
         }
         // Every worker connected and waiting: the barrier.
         try await waitFor(connection, "SELECT count(*) = $1 FROM jobs.idle_worker WHERE queue = 'bench'", [processes])
+        let commitsBefore = try await commits(connection)
+        let cpuBefore = childrenCPUSeconds()
         let released = try await connection.query("SELECT clock_timestamp() AS t")[0].decode("t", as: Date.self)
         try await JobAdmin.setPaused(connection, queue: "bench", paused: false)
         // The checks read a partial index (the claim's two, the leases'): as
@@ -190,10 +213,14 @@ struct JobBench: AsyncParsableCommand {
               FROM jobs.job WHERE queue = 'bench' AND attempted_at >= $1
             """, [released])[0]
         for worker in workers { worker.stop() }
+        // The workers' statistics are flushed as they exit.
+        let commitsDuring = try await commits(connection) - commitsBefore
+        let cpuDuring = childrenCPUSeconds() - cpuBefore
         let last: Date = try row.decode("last"), firstStart: Date = try row.decode("first_start"), lastStart: Date = try row.decode("last_start")
         let seconds = last.timeIntervalSince(released)
         return Drain(rate: Double(count) / seconds, steady: Double(count) / lastStart.timeIntervalSince(firstStart),
-                     seconds: seconds, left: try row.decode("left"))
+                     seconds: seconds, left: try row.decode("left"), commitsPerJob: Double(commitsDuring) / Double(count),
+                     workerCPUPerJob: cpuDuring * 1e6 / Double(count))
     }
 
     func pickupLatency(_ connection: PostgresConnection, _ settings: ConnectionSettings) async throws -> [(String, String)] {

@@ -21,6 +21,13 @@ struct SettleBench: AsyncParsableCommand {
     var databaseURL: String
     @Option(help: "Services checked out per run.") var services = 20_000
     @Option(help: "Settlement worker process counts to run, comma-separated.") var processes = "1,2"
+    // Issue 18, item 1: a city's backlog of check-outs has about one service
+    // per elder and per volunteer (a service is an hour or two, an elder
+    // books a few a week): concurrent batches then share no account. The
+    // old fixed 500 elders and 1,000 volunteers for 20,000 services made
+    // every batch wait on others' row locks of the same people.
+    @Option(help: "Elders the backlog's services belong to (default: one per service).") var elders: Int?
+    @Option(help: "Volunteers who served them (default: one per service).") var volunteers: Int?
     @Option(help: "Check-outs per second in the latency run (well under capacity, so latency is not queueing).")
     var pacedRate = 1000
     @Option(help: "Services in the latency run.") var pacedServices = 5000
@@ -160,7 +167,7 @@ struct SettleBench: AsyncParsableCommand {
 
     func runDrain(_ settings: ConnectionSettings, processes count: Int, arguments: [String], route: WorkerRoute) async throws -> (rate: Double, seconds: Double, latency: String) {
         let connection = try await PostgresConnection.connect(settings)
-        let ids = try await SettlementFixture.prepare(connection, services: services)
+        let ids = try await SettlementFixture.prepare(connection, services: services, elders: elders ?? services, volunteers: volunteers ?? services)
         try await connection.executeScript("VACUUM ANALYZE")
         let workers = try startWorkers(settings, count, arguments, route)
         try await waitIdle(connection, count, route)
@@ -254,7 +261,7 @@ struct SettleBench: AsyncParsableCommand {
         let batch = claimBatch ?? WorkerKind.settlement.configuration().claimBatch
         let settings = try await freshDatabase(server, "settle_direct")
         let connection = try await PostgresConnection.connect(settings)
-        let ids = try await SettlementFixture.prepare(connection, services: services)
+        let ids = try await SettlementFixture.prepare(connection, services: services, elders: elders ?? services, volunteers: volunteers ?? services)
         try await checkOutAll(connection, ids)
         // The batches, numbered; each pgbench transaction settles the next one. (The
         // settlement jobs the check-outs enqueued stay queued: no worker runs here.)

@@ -1,7 +1,9 @@
 import ArgumentParser
 import DevCluster
 import Foundation
+import PostgresClient
 import TimebankDatabase
+import TimebankOperations
 
 struct DB: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +31,17 @@ struct DB: AsyncParsableCommand {
                 print(try await LocalHACluster(home: cluster.home.appendingPathComponent("ha")).start())
                 return
             }
-            print(replica ? try await cluster.startReplica() : try await cluster.start())
+            if replica {
+                print(try await cluster.startReplica())
+                return
+            }
+            let url = try await cluster.start()
+            // Issue 19: its database is a development database once migrated (`timebank clock`);
+            // `timebank migrate` marks a fresh one, this an existing one.
+            let connection = try await PostgresConnection.connect(ConnectionSettings(conninfo: url, applicationName: "timebank-db"))
+            try await LocalCluster.markDevelopmentIfLocal(connection, by: "timebank db start")
+            await connection.close()
+            print(url)
         }
     }
 
@@ -66,16 +78,45 @@ struct DB: AsyncParsableCommand {
 
     struct URLCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "url", abstract: "Print the local cluster's DATABASE_URL (whether or not it runs).")
+            commandName: "url", abstract: "Print the local cluster's DATABASE_URL (whether or not it runs).",
+            discussion: """
+                With --role, the URL of that role's login instead of the superuser's: `--role api` is the residents' client \
+                (timebank_api_login, a member of timebank_api: the api functions only), `--role staff` the civil-affairs desk; \
+                `psql "$(timebank db url --role api)"` connects as a client application does. The logins exist once \
+                `timebank up` or `timebank logins create` made them; on the local cluster they need no password.
+                """)
 
         @Flag(help: "The replica's URL instead.") var replica = false
+        @Option(help: ArgumentHelp("Log in as this role's login: \(DB.roles.keys.sorted().joined(separator: ", ")).", valueName: "role"))
+        var role: String?
+
+        func validate() throws {
+            if let role, DB.roles[role] == nil {
+                throw ValidationError("--role: no role is called \(role); one of \(DB.roles.keys.sorted().joined(separator: ", "))")
+            }
+        }
 
         func run() throws {
             let cluster = LocalCluster.forCheckout()
             guard let url = replica ? cluster.replica.url : cluster.url else {
                 throw ValidationError("the local cluster does not exist yet; run `timebank db start`")
             }
-            print(url)
+            guard let role, let login = DB.roles[role] else {
+                print(url)
+                return
+            }
+            print(url.replacingOccurrences(of: "postgresql://\(cluster.superuser)@", with: "postgresql://\(login)@")
+                  + "?application_name=\(role)-client")
         }
+    }
+
+    /// `db url --role`'s names: each application login's short name (LoginAdmin's logins).
+    static var roles: [String: String] {
+        var roles: [String: String] = [:]
+        for login in LoginAdmin.logins {
+            let short = login.group.replacingOccurrences(of: "timebank_", with: "").replacingOccurrences(of: "_", with: "-")
+            roles[short] = login.name
+        }
+        return roles
     }
 }

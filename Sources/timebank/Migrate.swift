@@ -1,6 +1,7 @@
 import ArgumentParser
 import TimebankWorkers
 import WorkerHost
+import DevCluster
 import Foundation
 import PostgresClient
 import TimebankDatabase
@@ -21,11 +22,14 @@ struct Migrate: AsyncParsableCommand {
         let migrator = try Migrator.load(from: directory)
         let connection = try await PostgresConnection.connect(try await database.resolveOrStartLocalCluster())
         let outcome = try await migrator.migrate(connection)
+        // Issue 19: a database of the local cluster is a development database (`timebank clock`).
+        let development = try await LocalCluster.markDevelopmentIfLocal(connection, by: "timebank migrate")
         await connection.close()
         for file in outcome.rewritten { print("record updated to the rewritten text of \(file)") }
         for file in outcome.applied { print("applied \(file)") }
         print("\(outcome.applied.count) applied, \(outcome.alreadyApplied) already applied; definitions "
               + (outcome.definitionsApplied ? "applied (\(migrator.definitions.count) files)" : "unchanged"))
+        if development { print("a development database (the local cluster's): `timebank clock` moves its clock") }
         if !outcome.unknownVersions.isEmpty {
             print("warning: the database has migrations this release does not know: \(outcome.unknownVersions)")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DevCluster
 import Foundation
 import PostgresClient
 import TimebankDatabase
@@ -21,9 +22,12 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Processes of each worker.") var replicas = 1
 
     func run() async throws {
+        let usesLocalCluster = try database.configured(applicationName: "timebank-up") == nil
         let settings = try await database.resolveOrStartLocalCluster(applicationName: "timebank-up")
         let connection = try await PostgresConnection.connect(settings)
         let outcome = try await Migrator.project().migrate(connection)
+        // Issue 19: a database of the local cluster is a development database (`timebank clock`).
+        let development = try await LocalCluster.markDevelopmentIfLocal(connection, by: "timebank up")
         // Issue 15, finding 5: each worker logs in as its own login (a member of its role only),
         // never as this command's (on the local cluster, its superuser).
         let password = ProcessInfo.processInfo.environment["TIMEBANK_LOGIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
@@ -56,12 +60,19 @@ struct Up: AsyncParsableCommand {
                                            environment: ["DATABASE_URL": login.conninfoWithDatabase])
             }
         }
-        announce("running; `timebank demo` in another terminal drives a sample service through them. Ctrl-C stops.")
+        // The full path (issue 19, item 7): `timebank` is on no PATH unless the developer put it there.
+        let cli = directory.appendingPathComponent("timebank").path
+        announce("running; `\(cli) demo` in another terminal drives a sample service through them"
+                 + (development ? ", `\(cli) clock advance 2h` moves the development clock" : "")
+                 + ". Ctrl-C stops the workers.")
         for await received in signals {
             announce("\(received): stopping the workers")
             break
         }
         await supervisor.stop()
-        announce("stopped")
+        // Issue 19, item 7: Ctrl-C stops the workers only; the database keeps running.
+        announce(usesLocalCluster
+                 ? "stopped; the local cluster keeps running (`\(cli) db stop` stops it)"
+                 : "stopped")
     }
 }

@@ -34,6 +34,41 @@ import Testing
         }
     }
 
+    /// Issue 18, item 3: a worker whose claim found a key full registered
+    /// idle; when a job of that key ends, its queue's idle workers are
+    /// woken (not left to their next poll), and only then: an ending that
+    /// frees no place anyone waits for sends no NOTIFY.
+    @Test func aJobEndingUnderAFullKeyWakesTheIdleWorkersOnlyWhenJobsOfItsKeyWait() async throws {
+        try await TestDatabase.with { database in
+            let connection = try await database.connect()
+            let listener = try await database.connect()
+            try await listener.listen("jobs_default")
+            try await enqueue(connection, 2, key: "insurer:slow")
+            try await enqueue(connection, 1, key: "insurer:free")
+            try await JobAdmin.setLimit(connection, queue: "default", keyPrefix: "insurer:slow", maxRunning: 1, perSecond: nil)
+            let first = try await JobStore.claim(connection, queue: "default", limit: 10, worker: "w", lease: .seconds(30))
+            #expect(first.count == 2)  // one of the slow key's, and the unlimited key's
+            try await JobStore.setIdle(connection, queue: "default", worker: "w2", idle: true)
+            func ending(_ key: String) async throws -> AttemptResult {
+                let id = try await connection.query(
+                    "SELECT id FROM jobs.job WHERE limit_key = $1 AND state = 'running'", [key])[0].decode("id", as: Int64.self)
+                return AttemptResult(jobID: id, attempt: 1, kind: .completed, runAt: nil, message: nil)
+            }
+            // The unlimited key's job ends: no rule, no wake.
+            #expect(try await JobStore.record(connection, [try await ending("insurer:free")], worker: "w") == 1)
+            #expect(try await listener.nextNotification(timeout: .milliseconds(300)) == nil)
+            // The full key's job ends while another of its jobs waits: the idle worker is woken.
+            #expect(try await JobStore.record(connection, [try await ending("insurer:slow")], worker: "w") == 1)
+            let woken = try await listener.nextNotification(timeout: .seconds(5))
+            guard case .notification(let notification) = woken else { Issue.record("no wake-up: \(String(describing: woken))"); return }
+            #expect(notification.channel == "jobs_default")
+            // The last of the key's jobs ends with none waiting: no wake.
+            _ = try await JobStore.claim(connection, queue: "default", limit: 10, worker: "w", lease: .seconds(30))
+            #expect(try await JobStore.record(connection, [try await ending("insurer:slow")], worker: "w") == 1)
+            #expect(try await listener.nextNotification(timeout: .milliseconds(300)) == nil)
+        }
+    }
+
     @Test func theLongestPrefixWinsAndAKeyNoRuleMatchesIsNotLimited() async throws {
         try await TestDatabase.with { database in
             let connection = try await database.connect()

@@ -109,6 +109,9 @@ actor TestServer {
             try await admin.executeScript("CREATE DATABASE \(name)")
             let connection = try await PostgresConnection.connect(server.withDatabase(name))
             try await migrator.migrate(connection)
+            // Issue 19: the tests' databases are development databases (their clock moves:
+            // bank.development_clock); a test of a production database removes the mark.
+            try await LocalCluster.markDevelopment(connection, by: "the tests' template")
             await connection.close()
             // Marked a template only once complete: a crash midway leaves a
             // database the next run drops and rebuilds.

@@ -102,7 +102,7 @@ extension BankSuites {
 
                 let history = try await bank.client.query("SELECT state, performed_by FROM api.claim_history($1)", [claim])
                     .map { "\(try $0.decode("state", as: String.self)) by \(try $0.decode("performed_by", as: String.self))" }
-                #expect(history == ["validated by person", "sent by insurance-claim-worker", "received by insurer:picc",
+                #expect(history == ["validated by volunteer", "sent by insurance-claim-worker", "received by insurer:picc",
                                     "approved by insurer:picc", "paid by insurer:picc"])
                 #expect(try await bank.owner.query("SELECT approved_amount::text AS a FROM bank.accident_claim WHERE id = $1", [claim])[0]
                     .decode("a", as: String.self) == "1234.50")
@@ -185,10 +185,19 @@ extension BankSuites {
                 let listed = try await ClaimAdmin.list(bank.owner, state: "undeliverable")
                 #expect(listed.map(\.id) == [claim] && listed[0].lastAnswer == "422 scripted 422")
                 await receiver.setScript { _, _ in .ok }
+                // The resend is not lost while the job that found the claim undeliverable has ended its
+                // handler but not had its end recorded (still 'running'): with one unique key for every
+                // send of a claim, that job made the resend's enqueue a skipped duplicate.
+                try await bank.eventually("NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'claims.send' AND state = 'running')")
+                try await bank.owner.execute("""
+                    UPDATE jobs.job SET state = 'running', held_by = 'a worker whose end is not recorded yet',
+                                        lease_expires_at = now() + interval '1 hour', finalized_at = NULL
+                     WHERE kind = 'claims.send' AND (args->>'id')::bigint = $1
+                    """, [claim])
                 try await ClaimAdmin.resend(bank.owner, claim: claim, operator: "ops-1")
                 try await bank.eventually("(SELECT state FROM bank.accident_claim WHERE id = $1) = 'sent'", [claim])
                 #expect(try await ClaimAdmin.history(bank.owner, claim: claim).map { "\($0.state) by \($0.by)" } == [
-                    "validated by person", "undeliverable by insurance-claim-worker", "validated by operator ops-1", "sent by insurance-claim-worker"])
+                    "validated by volunteer", "undeliverable by insurance-claim-worker", "validated by operator ops-1", "sent by insurance-claim-worker"])
             }
             await receiver.stop()
         }

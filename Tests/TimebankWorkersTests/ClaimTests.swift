@@ -21,7 +21,7 @@ extension BankSuites {
                 #expect(try row.decode("documents", as: [String].self) == ["doc:x-ray-771"])
                 let history = try await bank.client.query("SELECT state, performed_by FROM api.claim_history($1)", [claim])
                     .map { "\(try $0.decode("state", as: String.self)) by \(try $0.decode("performed_by", as: String.self))" }
-                #expect(history == ["validated by person"])
+                #expect(history == ["validated by volunteer"])   // by role (issue 19)
             }
         }
 

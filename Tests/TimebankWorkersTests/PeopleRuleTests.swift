@@ -137,10 +137,10 @@ extension BankSuites {
                 let history = try await bank.client.query("SELECT status, performed_by FROM api.service_history($1)", [service])
                     .map { "\(try $0.decode("status", as: String.self)) by \(try $0.decode("performed_by", as: String.self))" }
                 #expect(history == [
-                    "awaiting_review by agent \(institution) staff w01",
+                    "awaiting_review by agent \(institution) staff w01 for the elder",
                     "published by staff city-desk",   // a staff act names the member (issue 15, finding 9)
-                    "booked by person",
-                    "cancelled by agent \(institution) staff w01",
+                    "booked by volunteer",            // by role, never by name (issue 19)
+                    "cancelled by agent \(institution) staff w01 for the elder",
                 ])
                 #expect(try await bank.count("bank.request WHERE agent_institution_id = $1 AND agent_staff = 'w01'", [institution]) == 4)
             }

@@ -24,7 +24,7 @@ extension BankSuites {
             mutating func chance(_ percent: Int) -> Bool { int(1...100) <= percent }
         }
 
-        struct Tally: Sendable { var accepted = 0; var refused = 0; var unexpected: [String] = [] }
+        struct Tally: Sendable { var accepted = 0; var reads = 0; var refused = 0; var unexpected: [String] = [] }
 
         static let callsPerClient = 600
         static let clients = 4
@@ -42,8 +42,9 @@ extension BankSuites {
                     return all
                 }
                 let accepted = tallies.reduce(0) { $0 + $1.accepted }, refused = tallies.reduce(0) { $0 + $1.refused }
+                let reads = tallies.reduce(0) { $0 + $1.reads }
                 let unexpected = tallies.flatMap(\.unexpected)
-                print("randomized api test: \(accepted) accepted, \(refused) refused at the api, \(unexpected.count) unexpected errors")
+                print("randomized api test: \(accepted) accepted, \(reads) reads, \(refused) refused at the api, \(unexpected.count) unexpected errors")
                 #expect(unexpected.isEmpty, "\(unexpected.prefix(5))")
                 try await bank.eventually("""
                     NOT EXISTS (SELECT 1 FROM bank.request WHERE status = 'pending')
@@ -95,7 +96,8 @@ extension BankSuites {
                 let service = try await pick("SELECT id FROM bank.service WHERE status NOT IN ('cancelled', 'expired', 'rejected')")
                 let (sql, parameters): (String, [any PostgresEncodable])
                 var staffAct = false
-                switch random.int(0...14) {
+                var read = false
+                switch random.int(0...16) {
                 case 0, 1:
                     let age = [16, 30, 45, 65, 72, 85][random.int(0...5)]
                     var id = NationalID.sample(age: age, serial: serial)
@@ -130,11 +132,49 @@ extension BankSuites {
                     (sql, parameters) = ("api.check_out($1, $2)", [service, volunteer])
                 case 12: (sql, parameters) = ("api.cancel_service($1, $2)", [service, elder])
                 case 13: (sql, parameters) = ("api.donate_coins($1, $2)", [volunteer, random.int(0...3)])
-                default: (sql, parameters) = ("api.gift_coins($1, $2, 1)", [volunteer, elder])
+                case 14: (sql, parameters) = ("api.gift_coins($1, $2, 1)", [volunteer, elder])
+                default:
+                    // Issue 19: NULLs, unknown ids, the extremes of bigint and
+                    // of time: each a refusal naming a rule, never a bare
+                    // error (22003 out of range, 22008 timestamp out of range).
+                    let extreme: [(String, [any PostgresEncodable], staff: Bool, read: Bool)] = [
+                        ("api.set_district_budget('city-desk', '110101', current_date, current_date, $1)", [Int64.max], true, false),
+                        ("api.set_district_budget('city-desk', '110101', '-infinity', 'infinity', $1)", [5], true, false),
+                        ("api.grant_coins('city-desk', '110105', $1, 'urgent_need', $2)", [elder, Int64.max], true, false),
+                        ("api.grant_coins('city-desk', '110105', $1, $2, 1)", [elder, String?.none], true, false),
+                        ("api.gift_coins($1, $2, $3)", [volunteer, elder, Int64.max], false, false),
+                        ("api.gift_coins($1, $2, 1)", [Int64?.none, elder], false, false),
+                        ("api.donate_coins($1, $2)", [volunteer, Int64.min], false, false),
+                        ("api.publish_demand($1, 'assistance', '110105', 'r', date_trunc('minute', now()) + interval '2 hours', $2)",
+                         [elder, Int64.max], false, false),
+                        ("api.publish_demand($1, 'assistance', '110105', 'r', $2::timestamptz, 30)",
+                         [elder, ["infinity", "-infinity", "9999-06-01 00:00+00"][random.int(0...2)]], false, false),
+                        ("api.publish_demand($1, $2, '110105', 'r', date_trunc('minute', now()) + interval '2 hours', 30)",
+                         [elder, String?.none], false, false),
+                        ("api.book_service($1, $2)", [Int64?.none, volunteer], false, false),
+                        ("api.check_in($1, $2)", [service, Int64?.none], false, false),
+                        ("api.check_out($1, $2)", [service, Int64.max], false, false),
+                        ("api.report_accident($1, $2, $3::timestamptz, 'stairs', 'slipped')",
+                         [service, volunteer, ["-infinity", "infinity"][random.int(0...1)]], false, false),
+                        ("api.report_accident($1, $2, NULL, 'stairs', 'slipped')", [service, volunteer], false, false),
+                        ("api.declare_relative($1, $2, $3)", [volunteer, elder, String?.none], false, false),
+                        ("api.link_guardian($1, $2, 'No. 4 Middle School')", [Int64?.none, volunteer], false, false),
+                        ("(SELECT count(*) FROM api.balance($1))", [[Int64.max, Int64.min, 0][random.int(0...2)]], false, true),
+                        ("(SELECT count(*) FROM api.balance($1))", [person], false, true),
+                        ("(SELECT count(*) FROM api.account_statement($1, '-infinity', 'infinity'))", [person], false, true),
+                        ("(SELECT count(*) FROM api.account_statement($1, now(), now() - interval '1 day'))", [person], false, true),
+                        ("(SELECT count(*) FROM api.achievements($1))", [Int64?.none], false, true),
+                        ("(SELECT count(*) FROM api.find_services($1, 'NaN', 116.4, 'Infinity'))", [volunteer], false, true),
+                        ("(SELECT count(*) FROM api.service_items($1))", [["110105", "x", "110108"][random.int(0...2)]], false, true),
+                    ]
+                    let picked = extreme[random.int(0...(extreme.count - 1))]
+                    (sql, parameters) = (picked.0, picked.1)
+                    staffAct = picked.staff
+                    read = picked.read
                 }
                 do {
                     _ = try await (staffAct ? desk : session).query("SELECT \(sql) AS id", parameters)
-                    tally.accepted += 1
+                    if read { tally.reads += 1 } else { tally.accepted += 1 }
                 } catch let error as PostgresError where error.code == PostgresError.Code("22023") && error.message.wholeMatch(of: /R[0-9]+: .+/) != nil {
                     tally.refused += 1
                 } catch {

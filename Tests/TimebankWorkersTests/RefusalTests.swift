@@ -117,7 +117,7 @@ extension BankSuites {
                 try await bank.expectRefusal("api.book_service($1, $2)", [overlapping, volunteer], rule: "R20", field: "service_id")
                 try await bank.expectRefusal("api.check_in($1, $2)", [first, stranger], rule: "R18", field: "volunteer_id")
                 try await bank.expectRefusal("api.check_in($1, $2)", [first, volunteer], rule: "R18", field: "service_id")   // three hours early
-                try await bank.expectRefusal("api.check_out($1, $2)", [first, volunteer], rule: "R18", field: "volunteer_id")
+                try await bank.expectRefusal("api.check_out($1, $2)", [first, volunteer], rule: "R18", field: "service_id")
                 try await bank.expectRefusal("api.cancel_service($1, $2)", [first, volunteer], rule: "R16", field: "elder_id")
             }
         }
@@ -143,6 +143,114 @@ extension BankSuites {
                 try await bank.owner.execute(
                     "UPDATE bank.service SET status = 'in_progress', checked_in_at = ends_at + interval '5 minutes' WHERE id = $1", [service])
                 try await bank.owner.execute("SELECT bank.supervision_scan()")
+            }
+        }
+
+        /// Issue 19, item 4: a check-out before the check-in, a second
+        /// check-out and a second check-in each name the service's state,
+        /// not the volunteer.
+        @Test func r18CheckInAndOutRefusalsNameTheServicesState() async throws {
+            try await Bank.with { bank in
+                let elder = try await bank.registerElder(50)
+                let volunteer = try await bank.registerVolunteer(51)
+                let service = try await bank.publishedService(elder: elder, minutes: 60)
+                try await bank.completed("api.book_service($1, $2)", [service, volunteer])
+                let early = try await bank.expectRefusal("api.check_out($1, $2)", [service, volunteer], rule: "R18", field: "service_id")
+                #expect(early.message == "R18: the service is booked, not in_progress: a volunteer checks out after checking in")
+                try await bank.travel(service: service, minutes: 61)
+                try await bank.completed("api.check_in($1, $2)", [service, volunteer])
+                let twiceIn = try await bank.expectRefusal("api.check_in($1, $2)", [service, volunteer], rule: "R18", field: "service_id")
+                #expect(twiceIn.message == "R18: the service is in_progress; a volunteer checks in to a booked service")
+                try await bank.travel(service: service, minutes: 30)
+                try await bank.completed("api.check_out($1, $2)", [service, volunteer])
+                let twiceOut = try await bank.expectRefusal("api.check_out($1, $2)", [service, volunteer], rule: "R18", field: "service_id")
+                #expect(twiceOut.message.hasPrefix("R18: the service is checked_out already (at "), "\(twiceOut.message)")
+            }
+        }
+
+        /// Issue 19, item 4: a gift or a donation larger than the balance
+        /// says what was asked and what is available.
+        @Test func r8r10ATransferLargerThanTheBalanceSaysAskedAndAvailable() async throws {
+            try await Bank.with { bank in
+                let parent = try await bank.registerElder(52, coins: 2)
+                let child = try await bank.registerVolunteer(53)
+                let relationship = try await bank.completed("api.declare_relative($1, $2, 'child')", [parent, child])["relationship_id"]!
+                try await bank.asStaff.completed("api.verify_relative('city-desk', $1, 'household register 0043')", [relationship])
+                let gift = try await bank.expectRefusal("api.gift_coins($1, $2, 3)", [parent, child], rule: "R8", field: "coins")
+                #expect(gift.message == "R8: the gift asks 3 coins (180 minutes); the giver has 120 minutes (2.00 coins) available")
+                let donation = try await bank.expectRefusal("api.donate_coins($1, 5)", [parent], rule: "R10", field: "coins")
+                #expect(donation.message == "R10: the donation asks 5 coins (300 minutes); the donor has 120 minutes (2.00 coins) available")
+            }
+        }
+
+        /// Issue 19, item 4: overflow and NULL name the field and the rule:
+        /// no bare 22003, no "id NULL", no "after it happened" for no time.
+        @Test func r3r9r16r26OverflowAndMissingValuesNameTheField() async throws {
+            try await Bank.with { bank in
+                let elder = try await bank.registerElder(54)
+                let volunteer = try await bank.registerVolunteer(55)
+                let budget = "api.set_district_budget('city-desk', '110101', current_date, current_date + 30, $1)"
+                let huge = try await bank.asStaff.expectRefusal(budget, [Int64.max], rule: "R9", field: "coins")
+                #expect(huge.message == "R9: a budget is 1 to 153722867280912930 whole coins (its minutes fit the ledger's bigint)")
+                try await bank.asStaff.expectRefusal(budget, [Int64.max / 60 + 1], rule: "R9", field: "coins")
+                try await bank.asStaff.expectRefusal("api.set_district_budget('city-desk', '110101', NULL, current_date, 5)", [],
+                                                     rule: "R9", field: "valid_from")
+                let service = try await bank.publishedService(elder: elder, minutes: 60)
+                try await bank.completed("api.book_service($1, $2)", [service, volunteer])
+                let noTime = try await bank.expectRefusal("api.report_accident($1, $2, NULL, 'the stairs', 'slipped')", [service, volunteer],
+                                                          rule: "R26", field: "occurred_at")
+                #expect(noTime.message == "R26: occurred_at is required: when the accident happened")
+                let noService = try await bank.expectRefusal("api.book_service(NULL, $1)", [volunteer], rule: "R16", field: "service_id")
+                #expect(noService.message == "R16: service_id is required: the id of a service")
+                let noGiver = try await bank.expectRefusal("api.gift_coins(NULL, $1, 1)", [elder], rule: "R3", field: "giver_id")
+                #expect(noGiver.message == "R3: giver_id is required: the id of a registered person")
+                let noElder = try await bank.expectRefusal("api.cancel_service($1, NULL)", [service], rule: "R3", field: "elder_id")
+                #expect(noElder.message == "R3: elder_id is required: the id of a registered person")
+                try await bank.expectRefusal("api.insured_on($1, NULL)", [volunteer], rule: "R25", field: "day")
+            }
+        }
+
+        /// R22: fraud is confirmed of a person whose account was suspended
+        /// meanwhile (it was refused as "suspended or closed"); R2: a
+        /// suspended minor is refused naming minor_id (it named
+        /// volunteer_id); R5: an agent links a guardian registered with it
+        /// (it was refused as "not as staff").
+        @Test func r22r2r5FraudOfTheSuspendedTheMinorsFieldAndAnAgentsGuardian() async throws {
+            try await Bank.with { bank in
+                let suspect = try await bank.registerVolunteer(56)
+                try await bank.asStaff.completed("api.set_person_status('city-desk', $1, 'suspended', 'under investigation')", [suspect])
+                try await bank.asStaff.completed("api.confirm_fraud('city-desk', $1, 'collusion confirmed')", [suspect])
+                #expect(try await bank.count("bank.dishonest_person WHERE person_id = $1", [suspect]) == 1)
+                #expect(try await bank.count("bank.person WHERE id = $1 AND status = 'suspended'", [suspect]) == 1)
+
+                let elder = try await bank.registerElder(57)
+                let guardian = try await bank.registerVolunteer(58)
+                let minor = try await bank.completed("api.register_person($1, 'Xiao Hong', NULL, true, '110105')",
+                                                     [NationalID.sample(age: 15, serial: 59)])["person_id"]!
+                try await bank.completed("api.link_guardian($1, $2, 'No. 80 Middle School')", [minor, guardian])
+                try await bank.asStaff.completed("api.verify_guardian('city-desk', $1, 'household register')", [minor])
+                try await bank.completed("api.apply_volunteer($1, current_date - 1)", [minor])
+                let service = try await bank.publishedService(elder: elder, minutes: 60)
+                try await bank.completed("api.book_service($1, $2)", [service, guardian])
+                try await bank.asStaff.completed("api.set_person_status('city-desk', $1, 'suspended', 'school complaint')", [minor])
+                let suspended = try await bank.expectRefusal("api.join_as_minor($1, $2)", [service, minor], rule: "R3", field: "minor_id")
+                #expect(suspended.message == "R3: the person's account is suspended or closed")
+
+                let institution = try await bank.asStaff.completed("""
+                    api.register_agent_institution('city-desk', 'Jinsong Elder Service Station', '110105', 'Jinsong Street Office', 'JS-2026-015',
+                                                   '[{"code": "w01", "name": "Wang Li"}]'::jsonb)
+                    """, [])["institution_id"]!
+                try await bank.client.execute("SELECT api.act_as_agent($1, 'w01')", [institution])
+                let helped = try await bank.completed("api.register_person($1, 'Li Gang', NULL, true, '110105')",
+                                                      [NationalID.sample(age: 45, serial: 60)])["person_id"]!
+                try await bank.completed("api.apply_volunteer($1, current_date - 1)", [helped])
+                let pupil = try await bank.completed("api.register_person($1, 'Li Xiao', NULL, true, '110105')",
+                                                     [NationalID.sample(age: 14, serial: 61)])["person_id"]!
+                try await bank.completed("api.link_guardian($1, $2, 'No. 80 Middle School')", [pupil, helped])
+                // Not for a guardian the institution does not act for.
+                try await bank.expectRefusal("api.link_guardian($1, $2, 'No. 80 Middle School')", [minor, guardian], rule: "R5", field: "agent")
+                try await bank.client.execute("SELECT api.act_as_agent(NULL, NULL)")
+                #expect(try await bank.count("bank.guardianship WHERE minor_id = $1 AND guardian_id = $2", [pupil, helped]) == 1)
             }
         }
     }

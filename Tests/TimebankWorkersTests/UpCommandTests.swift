@@ -75,6 +75,13 @@ import TimebankWorkers
         }
         kill(up, SIGTERM)
         #expect(await ChildProcess.exitStatus(of: up) == 0)
+        // Issue 19, item 7: it names its command by its full path (`timebank` is on no PATH), the local
+        // cluster's database is a development one, and Ctrl-C leaves the cluster running, saying how to stop it.
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(text.contains("`\(executable) demo` in another terminal"), "\(text.suffix(1500))")
+        #expect(text.contains("`\(executable) clock advance 2h` moves the development clock"), "\(text.suffix(1500))")
+        #expect(text.contains("stopped; the local cluster keeps running (`\(executable) db stop` stops it)"), "\(text.suffix(1500))")
+        #expect(try LocalCluster(home: home).isRunning(), "Ctrl-C left the cluster running")
     }
 
     @Test func upRunsEachWorkerRestartsACrashedOneAndStopsThemAll() async throws {

@@ -58,6 +58,7 @@ $owner$;
 -- step's code decides (the steps are SECURITY DEFINER).
 GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
     jobs.record(bigint[], integer[], text[], timestamptz[], text[], text), jobs.complete(bigint[], integer[], text),
+    jobs.record_and_claim(bigint[], integer[], text[], timestamptz[], text[], text, integer, text, interval),
     jobs.renew_leases(text, bigint[], interval), jobs.rescue(integer), jobs.promote_due(integer), jobs.prune(interval, integer),
     jobs.set_idle(text, text, boolean), jobs.forget_silent_idle_workers(), jobs.release(text),
     jobs.register_worker(text, text, text, integer, text, text[], integer), jobs.worker_heartbeat(text, bigint, bigint),
@@ -76,7 +77,10 @@ GRANT EXECUTE ON FUNCTION public.hmac(text, text, text) TO timebank_notification
 -- owner.)
 
 -- Client applications: the api schema, the client contract (0006), except
--- reading identities (R23), which is for staff alone.
+-- reading identities (R23), which is for staff alone. (Among them the
+-- valid codes of issue 19: api.service_categories(),
+-- api.special_elder_categories(), api.relation_kinds(), api.districts(),
+-- api.service_items(text); and api.account_statement.)
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO timebank_api;
 REVOKE EXECUTE ON FUNCTION api.record_personal_data_read(text, bigint, text), api.read_personal_data(bigint) FROM timebank_api;
 GRANT EXECUTE ON FUNCTION api.record_personal_data_read(text, bigint, text), api.read_personal_data(bigint)
@@ -201,7 +205,13 @@ GRANT EXECUTE ON FUNCTION
     -- What the desk reads to follow and check its acts.
     api.request_status(bigint), api.watch_request(bigint),
     api.balance(bigint), api.service_status(bigint), api.service_history(bigint), api.insured_on(bigint, date),
-    api.achievements(bigint), api.claim_history(bigint)
+    api.achievements(bigint), api.claim_history(bigint), api.account_statement(bigint, timestamptz, timestamptz),
+    -- The valid codes (issue 19), which the desk's acts take too.
+    api.service_categories(), api.special_elder_categories(), api.relation_kinds(), api.districts(), api.service_items(text)
+    TO timebank_staff;
+-- Issue 19: waiting for an outcome from psql or a script, and the clock
+-- the rules read (moving it is the client's, on a development database only).
+GRANT EXECUTE ON FUNCTION api.await_request(bigint, double precision), api.await_settlement(bigint, double precision), api.development_clock()
     TO timebank_staff;
 
 -- ======================================================================

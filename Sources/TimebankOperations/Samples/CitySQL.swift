@@ -11,7 +11,8 @@ enum CitySQL {
         SELECT $1::int AS months, $2::bigint AS services, $3::int AS elders, $4::int AS volunteers,
                h.end_at - make_interval(months => $1::int) AS start_at, h.end_at,
                60 * least(1000, ceil(2.0 * 2 * $2 / ($3::bigint * $1) + 2))::bigint AS grant_minutes
-          FROM (SELECT bank.local_today()::timestamp AT TIME ZONE 'Asia/Shanghai' AS end_at) h
+          -- Real time, not the development clock's: the ledger's transfer times are the database's own (sql/functions/bank/clock.sql).
+          FROM (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date::timestamp AT TIME ZONE 'Asia/Shanghai' AS end_at) h
         """
 
     static let people: [String] = [

@@ -3,6 +3,12 @@ import Foundation
 /// The messages' texts: one file per template (`Templates/<name>.txt` in
 /// this module, or a directory given with `--templates`), Chinese first,
 /// then English, with named parameters in double braces: `{{service_id}}`.
+/// Two forms more (issue 19, item 5):
+/// - `{{coins|coin|coins}}`: the first word when the parameter is exactly
+///   1, else the second ("1 coin", "1.5 coins", "2 coins");
+/// - `{{state|zh}}`, `{{state|en}}`: the code's name in that language
+///   (``LocalisedNames``); a code without one is an error naming it, so a
+///   Chinese line never shows an English code.
 public struct NotificationTemplates: Sendable {
     public let texts: [String: String]
 
@@ -29,7 +35,9 @@ public struct NotificationTemplates: Sendable {
     /// The names a template's text uses.
     public func parameters(of template: String) -> [String] {
         guard let text = texts[template] else { return [] }
-        return Self.placeholders(in: text).map(\.name)
+        var names: [String] = []
+        for placeholder in Self.placeholders(in: text) where !names.contains(placeholder.name) { names.append(placeholder.name) }
+        return names
     }
 
     /// The text with every parameter filled in; a template that is missing,
@@ -45,19 +53,49 @@ public struct NotificationTemplates: Sendable {
             guard let value = params[placeholder.name] else {
                 throw TemplateError(template: template, message: "the message gives no \(placeholder.name)")
             }
-            rendered += value.text
+            rendered += try Self.fill(placeholder, with: value, in: template)
             rest = rest[placeholder.range.upperBound...]
         }
         rendered += rest
         return rendered.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private static func placeholders(in text: String) -> [(name: String, range: Range<String.Index>)] {
-        var found: [(String, Range<String.Index>)] = []
+    /// A placeholder's text: the value, a plural's word, or a code's name.
+    private static func fill(_ placeholder: Placeholder, with value: JSONValue, in template: String) throws -> String {
+        switch placeholder.options.count {
+        case 0:
+            return value.text
+        case 1:
+            let language = placeholder.options[0]
+            guard let name = LocalisedNames.name(of: value.text, in: language) else {
+                throw TemplateError(template: template, message: "\(placeholder.name) \(value.text) has no \(language) name")
+            }
+            return name
+        case 2:
+            guard case .number(let number) = value else {
+                throw TemplateError(template: template, message: "\(placeholder.name) is not a number, so it has no plural")
+            }
+            return number == 1 ? placeholder.options[0] : placeholder.options[1]
+        default:
+            throw TemplateError(template: template, message: "{{\(placeholder.name)|...}} takes a language or two words")
+        }
+    }
+
+    private struct Placeholder {
+        var name: String
+        /// After the name: a language (zh, en), or the singular and plural words.
+        var options: [String]
+        var range: Range<String.Index>
+    }
+
+    private static func placeholders(in text: String) -> [Placeholder] {
+        var found: [Placeholder] = []
         var searchFrom = text.startIndex
         while let open = text.range(of: "{{", range: searchFrom..<text.endIndex),
               let close = text.range(of: "}}", range: open.upperBound..<text.endIndex) {
-            found.append((String(text[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces), open.lowerBound..<close.upperBound))
+            let parts = text[open.upperBound..<close.lowerBound].split(separator: "|", omittingEmptySubsequences: false)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            found.append(Placeholder(name: parts[0], options: Array(parts.dropFirst()), range: open.lowerBound..<close.upperBound))
             searchFrom = close.upperBound
         }
         return found

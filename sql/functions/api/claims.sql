@@ -12,8 +12,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM bank.service_for(service_id);
     PERFORM bank.person_for('volunteer_id', volunteer_id);
-    IF occurred_at IS NULL OR occurred_at > now() THEN
+    IF occurred_at IS NULL THEN
+        PERFORM bank.refuse('occurred_at', 'R26', 'occurred_at is required: when the accident happened');
+    END IF;
+    IF occurred_at > bank.clock_now() THEN
         PERFORM bank.refuse('occurred_at', 'R26', 'an accident is reported after it happened');
+    END IF;
+    IF NOT isfinite(occurred_at) THEN
+        PERFORM bank.refuse('occurred_at', 'R26', 'an accident happened at a finite time');
     END IF;
     IF place IS NULL OR length(btrim(place)) NOT BETWEEN 1 AND 300 THEN
         PERFORM bank.refuse('place', 'R26', 'a report says where it happened (1 to 300 characters)');
@@ -43,7 +49,7 @@ COMMENT ON FUNCTION api.report_accident(bigint, bigint, timestamptz, text, text,
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
 - volunteer_id R3: 无此人 / no person is registered with this id
-- occurred_at R26: 为空或在未来 / missing, or in the future
+- occurred_at R26: 为空、在未来或为无穷 / missing, in the future, or infinite
 - place R26: 不是 1 至 300 字 / not 1 to 300 characters
 - description R26: 不是 1 至 2000 字 / not 1 to 2000 characters
 - documents R26: 有材料引用为空或超过 200 字 / a reference is empty or longer than 200 characters
@@ -85,7 +91,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT e.state, e.note, e.at,
            CASE WHEN e.request_id IS NULL THEN coalesce(e.performed_by, 'system')
                 WHEN r.agent_institution_id IS NOT NULL THEN 'agent ' || r.agent_institution_id || ' staff ' || r.agent_staff
-                ELSE 'person' END
+                                                            || ' for the ' || bank.request_party(r)
+                ELSE bank.request_party(r) END
       FROM bank.claim_event e LEFT JOIN bank.request r ON r.id = e.request_id
      WHERE e.claim_id = claim_history.claim_id
      ORDER BY e.id
@@ -94,5 +101,5 @@ COMMENT ON FUNCTION api.claim_history(bigint) IS
 'R26：志愿者看到的理赔及其历史；不是由客户请求做出的变更，注明由哪个工作进程、保险方或运维人员做出。 / R26: a claim as its volunteer sees it, with its history; each change no client request made names the worker, insurer or operator that made it.
 参数 / Arguments:
 - claim_id: 理赔编号 / the claim
-返回 / Returns: 每次变更一行（按先后）：state、note、at、performed_by（''person''、''agent <机构编号> staff <职员>''，或工作进程、''insurer:<代码>''、运维人员的名称，缺省为 ''system''） / one row per change, in order: state, note, at, performed_by (''person'', ''agent <institution id> staff <code>'', or the worker, ''insurer:<code>'' or operator recorded, else ''system'').
+返回 / Returns: 每次变更一行（按先后）：state、note、at、performed_by（''volunteer''（本人）、''agent <机构编号> staff <职员> for the volunteer''，或工作进程、''insurer:<代码>''、运维人员的名称，缺省为 ''system''） / one row per change, in order: state, note, at, performed_by (''volunteer'' (the person), ''agent <institution id> staff <code> for the volunteer'', or the worker, ''insurer:<code>'' or operator recorded, else ''system'').
 拒绝 / Refusals: 无；找不到时无行 / none: an unknown claim gives no rows.';

@@ -13,9 +13,7 @@ DECLARE
     p bank.person := bank.person_for('elder_id', elder_id);
     budget bank.district_budget;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R9', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
-    END IF;
+    PERFORM bank.check_district('district_code', 'R9', district_code);
     PERFORM bank.check_staff_district(m, 'R9', ARRAY[district_code]);
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R9', 'coins are granted to authenticated elders only');
@@ -23,10 +21,8 @@ BEGIN
     IF p.district_code <> district_code THEN
         PERFORM bank.refuse('elder_id', 'R9', 'a district grants coins to the elders of its own district only');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = category) THEN
-        PERFORM bank.refuse('category', 'R9', 'no category of special elder is called ' || coalesce(category, 'NULL'));
-    END IF;
-    IF category = 'very_old' AND bank.age(p.birth_date, current_date) < bank.setting('very_old_min_age') THEN
+    PERFORM bank.check_special_elder_category('category', 'R9', category);
+    IF category = 'very_old' AND bank.age(p.birth_date, bank.clock_date()) < bank.setting('very_old_min_age') THEN
         PERFORM bank.refuse('category', 'R9', 'the very old are ' || bank.setting('very_old_min_age') || ' or over');
     END IF;
     IF coins IS NULL OR coins < 1 OR coins > bank.setting('grant_max_coins') THEN
@@ -38,7 +34,8 @@ BEGIN
         PERFORM bank.refuse('district_code', 'R9', 'the district has set no budget for today');
     END IF;
     IF budget.granted_minutes + coins * 60 > budget.budget_minutes THEN
-        PERFORM bank.refuse('coins', 'R9', format('the district''s budget has %s coins left', (budget.budget_minutes - budget.granted_minutes) / 60));
+        PERFORM bank.refuse('coins', 'R9', format('the grant asks %s coins; the district''s budget has %s coins left',
+            coins, (budget.budget_minutes - budget.granted_minutes) / 60));
     END IF;
     RETURN bank.record_staff_act(m, 'grant', bank.submit('grant_coins',
         jsonb_build_object('district_code', district_code, 'elder_id', elder_id, 'category', category, 'minutes', coins * 60,
@@ -59,9 +56,9 @@ COMMENT ON FUNCTION api.grant_coins(text, text, bigint, text, bigint) IS
 - staff_code R9: 无此在职职员，或其无 grant 权限 / no active staff member has this code, or it lacks the power grant
 - staff_code R9: 职员属其他区：须为 district_code 所在区或全市职员 / the member acts for another district: it must be of district_code''s district, or city-level
 - elder_id R3: 无此人 / no person is registered with this id
-- district_code R9: 无此北京区代码 / no Beijing district has this code
+- district_code R9: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
 - elder_id R9: 不是已认证的老人，或不是本区老人 / not an authenticated elder, or not of this district
-- category R9: 无此类别；very_old 须年满 80 岁（very_old_min_age）/ no such category; very_old needs 80 or over (very_old_min_age)
+- category R9: 无此类别（消息列出有效代码，api.special_elder_categories）；very_old 须年满 80 岁（very_old_min_age）/ no such category (the message lists the valid ones, api.special_elder_categories); very_old needs 80 or over (very_old_min_age)
 - coins R9: 不是 1 至 1000 的整数 / not 1 to 1000 whole coins
 - district_code R9: 本区今日（北京时间）无预算 / the district has no budget for today (Beijing time)
 - coins R9: 超出本区预算余额 / more than the budget has left
@@ -69,21 +66,28 @@ COMMENT ON FUNCTION api.grant_coins(text, text, bigint, text, bigint) IS
 
 -- A person's coins: available, held for demands, and in total, in minutes
 -- and in coins (1 coin = 60 minutes).
+-- (An unknown person is refused, not given zeros: issue 19. A registered
+-- person whose account the settlement worker has yet to open has 0.)
 CREATE OR REPLACE FUNCTION api.balance(person_id bigint)
 RETURNS TABLE (available_minutes bigint, held_minutes bigint, posted_minutes bigint, available_coins numeric)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM bank.person_for('person_id', person_id);
+    RETURN QUERY
     SELECT coalesce(a.credits_posted - a.debits_posted - a.debits_pending, 0),
            coalesce(a.debits_pending, 0),
            coalesce(a.credits_posted - a.debits_posted, 0),
            round(coalesce(a.credits_posted - a.debits_posted - a.debits_pending, 0) / 60.0, 2)
-      FROM (SELECT 1) one LEFT JOIN bank.account a ON a.person_id = balance.person_id
+      FROM (SELECT 1) one LEFT JOIN bank.account a ON a.person_id = balance.person_id;
+END
 $$;
 COMMENT ON FUNCTION api.balance(bigint) IS
 '某人的时间币：可用、为需求冻结和已入账的余额（R6：1 个时间币 = 60 分钟；R16：发布需求时冻结）。 / A person''s coins: available, held for demands and posted (R6: 1 coin = 60 minutes; R16: a demand''s coins are held when it is published).
 参数 / Arguments:
 - person_id: 账户所属的人 / the account''s person
-返回 / Returns: 一行：available_minutes 可用分钟，held_minutes 冻结分钟，posted_minutes 已入账分钟（可用 + 冻结），available_coins 可用时间币（两位小数）；无账户时均为 0 / one row: available_minutes, held_minutes, posted_minutes (available plus held), available_coins (to two decimals); all 0 when the person has no account.
-拒绝 / Refusals: 无 / none.';
+返回 / Returns: 一行：available_minutes 可用分钟，held_minutes 冻结分钟，posted_minutes 已入账分钟（可用 + 冻结），available_coins 可用时间币（两位小数）；无账户时均为 0 / one row: available_minutes, held_minutes, posted_minutes (available plus held), available_coins (to two decimals); all 0 when the person has no account yet.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 为空或无此人 / missing, or no person is registered with this id';
 
 -- ======================================================================
 -- The api
@@ -96,14 +100,18 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m bank.staff_member := bank.acting_staff(staff_code, 'set_budget', 'R9');
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R9', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
+    PERFORM bank.check_district('district_code', 'R9', district_code);
+    IF valid_from IS NULL OR NOT isfinite(valid_from) THEN
+        PERFORM bank.refuse('valid_from', 'R9', 'valid_from is required: a budget period''s first day, a date');
     END IF;
-    IF valid_from IS NULL OR valid_to IS NULL OR valid_to < valid_from THEN
-        PERFORM bank.refuse('valid_to', 'R9', 'a budget period ends on or after its first day');
+    IF valid_to IS NULL OR NOT isfinite(valid_to) OR valid_to < valid_from THEN
+        PERFORM bank.refuse('valid_to', 'R9', 'a budget period ends on a date on or after its first day');
     END IF;
-    IF coins IS NULL OR coins < 1 THEN
-        PERFORM bank.refuse('coins', 'R9', 'a budget is a positive number of coins');
+    -- The ledger counts minutes in a bigint: a budget whose minutes would
+    -- not fit is refused here, naming the field, not by a bare overflow.
+    IF coins IS NULL OR coins < 1 OR coins > 9223372036854775807 / 60 THEN
+        PERFORM bank.refuse('coins', 'R9', 'a budget is 1 to ' || 9223372036854775807 / 60
+            || ' whole coins (its minutes fit the ledger''s bigint)');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.district_budget b WHERE b.district_code = set_district_budget.district_code
                   AND b.period && daterange(valid_from, valid_to, '[]')) THEN
@@ -126,9 +134,10 @@ COMMENT ON FUNCTION api.set_district_budget(text, text, date, date, bigint) IS
 返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 settlement 工作进程执行（settlement.set_budget），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the settlement worker carries it out (settlement.set_budget); its outcome is api.request_status.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - staff_code R9: 无此在职职员、无 set_budget 权限，或为区级职员（此为全市事项） / no active staff member has this code, it lacks the power set_budget, or it is a district''s member (this is a city-level act)
-- district_code R9: 无此北京区代码 / no Beijing district has this code
-- valid_to R9: 日期缺失或截止早于起始 / a day is missing, or the period ends before it starts
-- coins R9: 不是正数 / not positive
+- district_code R9: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
+- valid_from R9: 为空或为无穷 / missing, or infinite
+- valid_to R9: 为空、为无穷或截止早于起始 / missing, infinite, or the period ends before it starts
+- coins R9: 为空、不是正数，或大于 153722867280912930（其分钟数须在 bigint 范围内）/ missing, not positive, or more than 153722867280912930 (its minutes must fit a bigint)
 - valid_from R9: 与本区已有预算的时期重叠 / overlaps a budget the district already has';
 
 CREATE OR REPLACE FUNCTION api.gift_coins(giver_id bigint, relative_id bigint, coins bigint) RETURNS bigint
@@ -141,7 +150,8 @@ BEGIN
     END IF;
     PERFORM bank.check_coins(coins, 'R8');
     IF bank.available_minutes(giver_id) < coins * 60 THEN
-        PERFORM bank.refuse('coins', 'R8', format('the giver has %s available minutes', bank.available_minutes(giver_id)));
+        PERFORM bank.refuse('coins', 'R8', format('the gift asks %s coins (%s minutes); the giver has %s minutes (%s coins) available',
+            coins, coins * 60, bank.available_minutes(giver_id), round(bank.available_minutes(giver_id) / 60.0, 2)));
     END IF;
     RETURN bank.submit('gift_coins', jsonb_build_object('giver_id', giver_id, 'relative_id', relative_id, 'minutes', coins * 60),
         'settlement.move', 'settlement');
@@ -168,7 +178,8 @@ BEGIN
     PERFORM bank.person_for('person_id', person_id);
     PERFORM bank.check_coins(coins, 'R10');
     IF bank.available_minutes(person_id) < coins * 60 THEN
-        PERFORM bank.refuse('coins', 'R10', format('the donor has %s available minutes', bank.available_minutes(person_id)));
+        PERFORM bank.refuse('coins', 'R10', format('the donation asks %s coins (%s minutes); the donor has %s minutes (%s coins) available',
+            coins, coins * 60, bank.available_minutes(person_id), round(bank.available_minutes(person_id) / 60.0, 2)));
     END IF;
     RETURN bank.submit('donate_coins', jsonb_build_object('person_id', person_id, 'minutes', coins * 60),
         'settlement.move', 'settlement');
@@ -198,12 +209,11 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R10', 'welfare coins go to authenticated elders only');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.special_elder_category c WHERE c.code = category) THEN
-        PERFORM bank.refuse('category', 'R10', 'no category of special elder is called ' || coalesce(category, 'NULL'));
-    END IF;
+    PERFORM bank.check_special_elder_category('category', 'R10', category);
     PERFORM bank.check_coins(coins, 'R10');
     IF (SELECT credits_posted - debits_posted - debits_pending FROM bank.account WHERE kind = 'public_welfare') < coins * 60 THEN
-        PERFORM bank.refuse('coins', 'R10', 'the public-welfare account has not enough coins');
+        PERFORM bank.refuse('coins', 'R10', format('the grant asks %s coins; the public-welfare account has %s coins available',
+            coins, (SELECT (a.credits_posted - a.debits_posted - a.debits_pending) / 60 FROM bank.account a WHERE a.kind = 'public_welfare')));
     END IF;
     RETURN bank.record_staff_act(m, 'grant', bank.submit('grant_from_welfare',
         jsonb_build_object('elder_id', elder_id, 'category', category, 'minutes', coins * 60, 'staff', m.code, 'staff_member_id', m.id),
@@ -223,23 +233,96 @@ COMMENT ON FUNCTION api.grant_from_welfare(text, bigint, text, bigint) IS
 - staff_code R10: 职员属其他区：须为老人所在区或全市职员 / the member acts for another district: it must be of the elder''s district, or city-level
 - elder_id R3: 无此人 / no person is registered with this id
 - elder_id R10: 不是已认证的老人 / not an authenticated elder
-- category R10: 无此类别 / no such category
+- category R10: 无此类别（消息列出有效代码，api.special_elder_categories）/ no such category (the message lists the valid ones, api.special_elder_categories)
 - coins R10: 不是 1 至 1000 的整数，或超过公益账户的可用余额 / not 1 to 1000 whole coins, or more than the public-welfare account has
 - elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed';
 
 -- R12, R13: a volunteer's earned minutes, star levels and milestone.
 CREATE OR REPLACE FUNCTION api.achievements(person_id bigint)
 RETURNS TABLE (earned_minutes bigint, milestone text, reached_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM bank.person_for('person_id', person_id);
+    RETURN QUERY
     SELECT coalesce(a.earned_minutes, 0), m.milestone, m.reached_at
       FROM (SELECT 1) one
       LEFT JOIN bank.account a ON a.person_id = achievements.person_id
       LEFT JOIN bank.volunteer_milestone m ON m.person_id = achievements.person_id
-     ORDER BY m.reached_at, m.milestone
+     ORDER BY m.reached_at, m.milestone;
+END
 $$;
 COMMENT ON FUNCTION api.achievements(bigint) IS
 'R12、R13：志愿者累计获得的服务时间，以及达到的星级（100、300、600、1000、1500 小时：star_1 至 star_5）与一万时间币里程碑（coins_10000）。 / R12, R13: a volunteer''s earned minutes, and the star levels (100, 300, 600, 1,000 and 1,500 hours: star_1 to star_5) and the 10,000-coin milestone (coins_10000) reached.
 参数 / Arguments:
 - person_id: 志愿者 / the volunteer
 返回 / Returns: 每个已达到的里程碑一行（按达到时间），earned_minutes 累计获得分钟，milestone 名称，reached_at 达到时间；尚无里程碑时一行，milestone 为 NULL；无账户时 earned_minutes 为 0 / one row per milestone reached (in the order reached): earned_minutes, milestone, reached_at; with none yet, one row whose milestone is NULL; earned_minutes 0 without an account.
-拒绝 / Refusals: 无 / none.';
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 为空或无此人 / missing, or no person is registered with this id';
+
+-- Issue 19: a statement of account. Each transfer of the person's account
+-- in [from_time, to_time), in the ledger's order, with the balances after
+-- it, which count every earlier transfer (before the window too). The
+-- counterparty is a role, never a name (R23): what the other account is to
+-- this one. The same authorisation as api.balance.
+CREATE OR REPLACE FUNCTION api.account_statement(person_id bigint, from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (transfer_id bigint, at timestamptz, kind text, phase text, amount_minutes bigint, counterparty text,
+               service_id bigint, posted_after_minutes bigint, available_after_minutes bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    me bigint;
+BEGIN
+    PERFORM bank.person_for('person_id', account_statement.person_id);
+    IF from_time IS NULL THEN
+        PERFORM bank.refuse('from_time', 'R6', 'from_time is required: the window''s start');
+    END IF;
+    IF to_time IS NULL OR to_time < from_time THEN
+        PERFORM bank.refuse('to_time', 'R6', 'to_time is required and not before from_time: the window''s end (excluded)');
+    END IF;
+    SELECT a.id INTO me FROM bank.account a WHERE a.person_id = account_statement.person_id;
+    RETURN QUERY
+    WITH mine AS (
+        SELECT t.*, t.debit_account_id = me AS outgoing,
+               CASE WHEN t.debit_account_id = me THEN t.credit_account_id ELSE t.debit_account_id END AS other_id,
+               h.amount AS hold_amount
+          FROM bank.transfer t LEFT JOIN bank.transfer h ON h.id = t.pending_id
+         WHERE me IS NOT NULL AND (t.debit_account_id = me OR t.credit_account_id = me)
+    ), moves AS (
+        -- What each transfer does to this account's totals, as
+        -- bank.apply_transfers applies it (L4): posted = credits_posted -
+        -- debits_posted; available = posted - debits_pending.
+        SELECT m.*,
+               CASE WHEN m.phase IN ('posted', 'post_pending') THEN CASE WHEN m.outgoing THEN -m.amount ELSE m.amount END ELSE 0 END
+                   AS posted_change,
+               CASE WHEN NOT m.outgoing THEN 0
+                    WHEN m.phase = 'pending' THEN m.amount
+                    WHEN m.phase IN ('post_pending', 'void_pending') THEN -m.hold_amount
+                    ELSE 0 END AS held_change
+          FROM mine m
+    ), running AS (
+        SELECT v.*, sum(v.posted_change) OVER w AS posted_after, sum(v.posted_change - v.held_change) OVER w AS available_after
+          FROM moves v
+        WINDOW w AS (ORDER BY v.id ROWS UNBOUNDED PRECEDING)
+    )
+    SELECT x.id, x.created_at, x.kind,
+           CASE x.phase WHEN 'posted' THEN 'posted' WHEN 'pending' THEN 'held' WHEN 'post_pending' THEN 'hold_paid'
+                        ELSE 'hold_released' END,
+           CASE WHEN x.outgoing THEN -x.amount ELSE x.amount END,
+           bank.statement_counterparty(x.kind, o.kind, x.outgoing, account_statement.person_id, o.person_id, o.district_code),
+           x.service_id, x.posted_after::bigint, x.available_after::bigint
+      FROM running x JOIN bank.account o ON o.id = x.other_id
+     WHERE x.created_at >= from_time AND x.created_at < to_time
+     ORDER BY x.id;
+END
+$$;
+COMMENT ON FUNCTION api.account_statement(bigint, timestamptz, timestamptz) IS
+'账户对账单：某人账户在 [from_time, to_time) 内的每笔转账（按记账先后）：时间、种类、金额、对方（只写角色，不写姓名）、之后的余额（计入窗口之前的全部转账）。与 api.balance 的授权相同。 / A statement of account: each transfer of the person''s account in [from_time, to_time), in the ledger''s order: when, what kind, how much, the counterparty (a role, never a name), and the balances after it (counting every earlier transfer, before the window too). The same authorisation as api.balance.
+参数 / Arguments:
+- person_id: 账户所属的人 / the account''s person
+- from_time: 窗口起点（含）/ the window''s start (included)
+- to_time: 窗口终点（不含），不早于 from_time / its end (excluded), not before from_time
+返回 / Returns: 每笔转账一行：transfer_id；at 记账时间；kind（grant 区发放 R9、welfare_grant 公益发放 R10、service_hold 需求冻结 R16、service_payment 服务支付、service_release 冻结退回、service_credit 服务所得 R6、gift 赠与 R8、donation 捐赠 R10、service_reversal 冲正 R19）；phase（posted 入账、held 冻结、hold_paid 冻结转支付、hold_released 冻结退回）；amount_minutes 分钟数，转入为正、转出为负（冻结与退回为冻结的金额）；counterparty 对方角色：''district grant <区代码>''、''donation pool''（公益账户）、''elder''、''volunteer''、''service hold''（服务冻结账户）、''relative (<关系>)''（对方对此人的关系，如 relative (parent)）；service_id；posted_after_minutes 之后的已入账余额；available_after_minutes 之后的可用余额。尚无账户时无行 / one row per transfer: transfer_id; at; kind (grant R9, welfare_grant R10, service_hold R16, service_payment, service_release, service_credit R6, gift R8, donation R10, service_reversal R19); phase (posted, held, hold_paid, hold_released); amount_minutes, positive in and negative out (for a hold and its resolution, the amount held or paid); counterparty, a role: ''district grant <code>'', ''donation pool'' (the public-welfare account), ''elder'', ''volunteer'', ''service hold'' (the clearing account a demand''s coins wait in), ''relative (<relation>)'' (what the other is to this person, e.g. relative (parent)); service_id; posted_after_minutes and available_after_minutes, the balances after it. No rows before the account is opened.
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 为空或无此人 / missing, or no person is registered with this id
+- from_time R6: 为空 / missing
+- to_time R6: 为空或早于 from_time / missing, or before from_time';

@@ -11,7 +11,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
-    IF bank.age(p.birth_date, current_date) < bank.setting('volunteer_min_age') THEN
+    IF bank.age(p.birth_date, bank.clock_date()) < bank.setting('volunteer_min_age') THEN
         IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = apply_volunteer.person_id) THEN
             PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be ' || bank.setting('volunteer_min_age') || ' or over');
         END IF;
@@ -23,7 +23,7 @@ BEGIN
     IF NOT p.beijing_resident THEN
         PERFORM bank.refuse('person_id', 'R1', 'a volunteer must be a Beijing permanent resident');
     END IF;
-    IF training_completed_on IS NULL OR training_completed_on > current_date THEN
+    IF training_completed_on IS NULL OR training_completed_on > bank.clock_date() THEN
         PERFORM bank.refuse('training_completed_on', 'R1', 'a volunteer must have completed the time bank''s training');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = apply_volunteer.person_id) THEN
@@ -56,7 +56,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('person_id', person_id);
 BEGIN
-    IF bank.age(p.birth_date, current_date) < bank.setting('elder_min_age') THEN
+    IF bank.age(p.birth_date, bank.clock_date()) < bank.setting('elder_min_age') THEN
         PERFORM bank.refuse('person_id', 'R4', 'an elder must be ' || bank.setting('elder_min_age') || ' or over');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = authenticate_elder.person_id) THEN
@@ -86,8 +86,9 @@ BEGIN
     IF person_id = relative_id THEN
         PERFORM bank.refuse('relative_id', 'R8', 'a person is not his or her own relative');
     END IF;
-    IF relation IS NULL OR relation NOT IN ('parent', 'grandparent', 'child', 'grandchild') THEN
-        PERFORM bank.refuse('relation', 'R8', 'gifts go to lineal relatives only: parent, grandparent, child or grandchild');
+    IF relation IS NULL OR NOT EXISTS (SELECT 1 FROM bank.relation_kind k WHERE k.code = relation) THEN
+        PERFORM bank.refuse_code('relation', 'R8', 'lineal relation', relation,
+                                 'relation_kind', 'api.relation_kinds');
     END IF;
     IF EXISTS (SELECT 1 FROM bank.relationship r
                 WHERE (r.person_id = declare_relative.person_id AND r.relative_id = declare_relative.relative_id)
@@ -109,7 +110,7 @@ COMMENT ON FUNCTION api.declare_relative(bigint, bigint, text) IS
 - person_id R3: 无此人 / no person is registered with this id
 - relative_id R3: 无此人 / no person is registered with this id
 - relative_id R8: 不能申报自己 / a person is not his or her own relative
-- relation R8: 不是上述四种直系关系 / not one of the four lineal relations
+- relation R8: 不是上述四种直系关系（消息列出有效代码，api.relation_kinds）/ not one of the four lineal relations (the message lists them, api.relation_kinds)
 - relative_id R8: 两人的关系（任一方向）已申报 / the relationship (either way round) is already declared
 - person_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
@@ -187,9 +188,7 @@ BEGIN
     IF name IS NULL OR length(btrim(name)) = 0 THEN
         PERFORM bank.refuse('name', 'R5', 'an institution has a name');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R5', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
-    END IF;
+    PERFORM bank.check_district('district_code', 'R5', district_code);
     PERFORM bank.check_staff_district(m, 'R5', ARRAY[district_code]);
     IF confirmed_by IS NULL OR length(btrim(confirmed_by)) = 0 OR confirmation_ref IS NULL OR length(btrim(confirmation_ref)) = 0 THEN
         PERFORM bank.refuse('confirmed_by', 'R5', 'an agent institution is confirmed by a street or township, with the act''s reference');
@@ -218,7 +217,7 @@ COMMENT ON FUNCTION api.register_agent_institution(text, text, text, text, text,
 - staff_code R5: 无此在职职员，或其无 register_institution 权限 / no active staff member has this code, or it lacks the power register_institution
 - staff_code R5: 职员属其他区：须为 district_code 所在区或全市职员 / the member acts for another district: it must be of district_code''s district, or city-level
 - name R5: 名称为空 / no name
-- district_code R5: 无此北京区代码 / no Beijing district has this code
+- district_code R5: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
 - confirmed_by R5: 缺少确认单位或确认编号 / the confirming street or township, or its reference, is missing
 - staff R5: 不是非空数组，或有职员缺少 code 或 name / not a non-empty array, or a member lacks code or name';
 
@@ -292,16 +291,26 @@ COMMENT ON FUNCTION api.confirm_insurance(text, bigint, text, text, date, date) 
 - valid_to R25: 起止日期缺失或截止早于起始 / a day is missing, or the period ends before it starts';
 
 -- R24, R25: insured on a day, and how.
+-- (An unknown person, or no day, is refused: issue 19.)
 CREATE OR REPLACE FUNCTION api.insured_on(person_id bigint, day date) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-RETURN bank.insured_on(person_id, day);
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM bank.person_for('person_id', person_id);
+    IF day IS NULL THEN
+        PERFORM bank.refuse('day', 'R25', 'day is required: the day asked about');
+    END IF;
+    RETURN bank.insured_on(person_id, day);
+END
+$$;
 COMMENT ON FUNCTION api.insured_on(bigint, date) IS
 'R24、R25：某人在某日是否有保险，以及何种保险（理赔工作进程以事故当日查询）。 / R24, R25: whether, and how, a person was insured on a day (the insurance-claim worker asks it of an accident''s day).
 参数 / Arguments:
 - person_id: 被查询的人 / the person
 - day: 日期 / the day
 返回 / Returns: ''volunteer_beijing''（志愿北京已批准登记，R24），''policy <组织> <保单号>''（已确认的保单，R25），或 NULL（无保险） / ''volunteer_beijing'' (approved by Volunteer Beijing by then, R24), ''policy <organisation> <number>'' (a confirmed policy covering the day, R25), or NULL (not insured).
-拒绝 / Refusals: 无；查无此人返回 NULL / none: an unknown person gives NULL.';
+拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- person_id R3: 为空或无此人 / missing, or no person is registered with this id
+- day R25: 为空 / missing';
 
 CREATE OR REPLACE FUNCTION api.link_guardian(minor_id bigint, guardian_id bigint, school text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -309,8 +318,8 @@ DECLARE
     minor bank.person := bank.person_for('minor_id', minor_id);
 BEGIN
     PERFORM bank.person_for('guardian_id', guardian_id);
-    IF bank.age(minor.birth_date, current_date) >= bank.setting('volunteer_min_age')
-       OR bank.age(minor.birth_date, current_date) < bank.setting('minor_min_age') THEN
+    IF bank.age(minor.birth_date, bank.clock_date()) >= bank.setting('volunteer_min_age')
+       OR bank.age(minor.birth_date, bank.clock_date()) < bank.setting('minor_min_age') THEN
         PERFORM bank.refuse('minor_id', 'R2', 'a guardian leads a school student aged ' || bank.setting('minor_min_age')
             || ' to ' || (bank.setting('volunteer_min_age') - 1));
     END IF;
@@ -337,7 +346,7 @@ COMMENT ON FUNCTION api.link_guardian(bigint, bigint, text) IS
 - minor_id R2: 年龄不在 12 至 17 岁之间 / not aged 12 to 17
 - guardian_id R2: 监护人不是志愿者或账户不在正常状态 / the guardian is not a volunteer, or not active
 - school R2: 未写明学校 / no school named
-- agent R5: 以代理机构身份（api.act_as_agent）办理时一律拒绝：此请求不指明代理的人 / acting as an agent (api.act_as_agent): refused, as this request names no person the agent acts for';
+- agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或监护人不是在该机构登记的人（登记监护关系是监护人的行为）/ acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the guardian not registered with it (linking a guardianship is the guardian''s act)';
 
 -- R2: a staff member of the minor's district (or of the city) with the
 -- power verify verifies a guardianship on its evidence.
@@ -346,6 +355,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m bank.staff_member := bank.acting_staff(staff_code, 'verify', 'R2');
 BEGIN
+    PERFORM bank.person_for('minor_id', minor_id);
     IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = verify_guardian.minor_id AND g.verified_at IS NULL) THEN
         PERFORM bank.refuse('minor_id', 'R2', 'no unverified guardianship concerns this minor');
     END IF;
@@ -368,6 +378,7 @@ COMMENT ON FUNCTION api.verify_guardian(text, bigint, text) IS
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - staff_code R2: 无此在职职员，或其无 verify 权限 / no active staff member has this code, or it lacks the power verify
 - staff_code R2: 职员属其他区：须为未成年人所在区或全市职员 / the member acts for another district: it must be of the minor''s district, or city-level
+- minor_id R3: 为空或无此人 / missing, or no person is registered with this id
 - minor_id R2: 此未成年人无未核实的监护关系 / no unverified guardianship concerns this minor
 - evidence_ref R2: 未给出证据 / no evidence named';
 
@@ -437,7 +448,7 @@ BEGIN
     IF problem IS NOT NULL THEN
         PERFORM bank.refuse('national_id', 'R3', 'the national ID ' || problem);
     END IF;
-    IF bank.national_id_birth_date(national_id) > current_date THEN
+    IF bank.national_id_birth_date(national_id) > bank.clock_date() THEN
         PERFORM bank.refuse('national_id', 'R3', 'the national ID holds a birth date in the future');
     END IF;
     hash := bank.personal_data_hash(national_id);
@@ -453,9 +464,7 @@ BEGIN
     IF beijing_resident IS NULL THEN
         PERFORM bank.refuse('beijing_resident', 'R1', 'say whether the person is a Beijing permanent resident');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R15', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
-    END IF;
+    PERFORM bank.check_district('district_code', 'R15', district_code);
     RETURN bank.submit('register_person',
         jsonb_build_object('national_id_hash', encode(hash, 'hex'),
                            'national_id_encrypted', encode(bank.personal_data_encrypt(national_id), 'base64'),
@@ -480,7 +489,7 @@ COMMENT ON FUNCTION api.register_person(text, text, text, boolean, text) IS
 - name R3: 不是 1 至 100 字 / not 1 to 100 characters
 - phone R3: 不是 11 位大陆手机号 / not a mainland mobile number of 11 digits
 - beijing_resident R1: 为空 / missing
-- district_code R15: 无此北京区代码 / no Beijing district has this code
+- district_code R15: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销或职员不在职 / acting as an agent (api.act_as_agent): the institution is withdrawn or its staff member inactive
 同一身份证号的两个登记同时提交时，后者的请求以 R3 被拒 / of two registrations of one ID at once, the later request is refused (R3).';
 

@@ -13,6 +13,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     p bank.person := bank.person_for('elder_id', elder_id);
 BEGIN
+    -- An infinite or far time would fail later as a bare "timestamp out of
+    -- range" (issue 19): refused first, naming the field.
+    IF NOT isfinite(starts_at) OR starts_at >= '9999-01-01' THEN
+        PERFORM bank.refuse('starts_at', 'R16', 'a demand starts at a finite time before the year 9999');
+    END IF;
     IF starts_at IS NOT NULL
        AND bank.age(p.birth_date, (starts_at AT TIME ZONE 'Asia/Shanghai')::date) < bank.setting('redeem_min_age')
        AND EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = elder_id) THEN
@@ -22,16 +27,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM bank.elder e WHERE e.person_id = elder_id) THEN
         PERFORM bank.refuse('elder_id', 'R4', 'only an elder who completed identity authentication may publish a demand');
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.service_category c WHERE c.code = category_code) THEN
-        PERFORM bank.refuse('category_code', 'R14', 'no category of service is called ' || coalesce(category_code, 'NULL'));
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R15', 'no Beijing district has code ' || coalesce(district_code, 'NULL'));
-    END IF;
+    PERFORM bank.check_service_category('category_code', 'R14', category_code);
+    PERFORM bank.check_district('district_code', 'R15', district_code);
     IF description IS NULL OR length(btrim(description)) NOT BETWEEN 1 AND 500 THEN
         PERFORM bank.refuse('description', 'R16', 'a description of 1 to 500 characters is needed');
     END IF;
-    IF starts_at IS NULL OR starts_at <= now() OR date_trunc('minute', starts_at) <> starts_at THEN
+    IF starts_at IS NULL OR starts_at <= bank.clock_now() OR date_trunc('minute', starts_at) <> starts_at THEN
         PERFORM bank.refuse('starts_at', 'R16', 'a demand starts in the future, on a whole minute');
     END IF;
     IF minutes IS NULL OR minutes NOT BETWEEN bank.setting('demand_min_minutes') AND bank.setting('demand_max_minutes') THEN
@@ -62,10 +63,10 @@ COMMENT ON FUNCTION api.publish_demand(bigint, text, text, text, timestamptz, bi
 - elder_id R3: 无此人 / no person is registered with this id
 - elder_id R7: 本人是志愿者，服务当天未满 60 岁 / a volunteer under 60 on the service date
 - elder_id R4: 未完成老人身份认证 / not an authenticated elder
-- category_code R14: 无此服务类别 / no such category
-- district_code R15: 无此北京区代码 / no Beijing district has this code
+- category_code R14: 无此服务类别（消息列出有效代码，api.service_categories）/ no such category (the message lists the valid ones, api.service_categories)
+- district_code R15: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
 - description R16: 不是 1 至 500 字 / not 1 to 500 characters
-- starts_at R16: 不在未来或不是整分钟 / not in the future, or not on a whole minute
+- starts_at R16: 为空、不在未来、不是整分钟、为无穷或不早于 9999 年 / missing, not in the future, not on a whole minute, infinite, or not before the year 9999
 - minutes R16: 不在 15 至 480 分钟之间，或超过可用余额 / not 15 to 480 minutes, or more than the available minutes
 - elder_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it
@@ -112,6 +113,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
+    PERFORM bank.person_for('volunteer_id', volunteer_id);
     IF NOT EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = volunteer_id) THEN
         PERFORM bank.refuse('volunteer_id', 'R1', 'only an approved volunteer may book a service');
     END IF;
@@ -120,7 +122,7 @@ BEGIN
                                                     < bank.setting('volunteer_min_age')) THEN
         PERFORM bank.refuse('volunteer_id', 'R2', 'a minor does not book alone, but joins the service his or her guardian booked');
     END IF;
-    IF s.status <> 'published' OR s.starts_at <= now() THEN
+    IF s.status <> 'published' OR s.starts_at <= bank.clock_now() THEN
         PERFORM bank.refuse('service_id', 'R17', 'the service is not open for booking');
     END IF;
     IF s.elder_id = volunteer_id THEN
@@ -143,6 +145,7 @@ COMMENT ON FUNCTION api.book_service(bigint, bigint) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.book），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.book), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
+- volunteer_id R3: 为空或无此人 / missing, or no person is registered with this id
 - volunteer_id R1: 不是志愿者 / not an approved volunteer
 - volunteer_id R2: 服务当天未满 18 岁的未成年人不能单独预约，须加入监护人预约的服务（api.join_as_minor）/ a minor (under 18 on the service date) does not book alone, but joins the guardian''s service (api.join_as_minor)
 - service_id R17: 服务未发布或已开始 / not published, or already started
@@ -158,16 +161,22 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
-    IF s.status <> 'booked' OR s.volunteer_id IS DISTINCT FROM volunteer_id THEN
+    PERFORM bank.person_for('volunteer_id', volunteer_id);
+    -- The service's state first (issue 19): a check-in twice, or of a
+    -- service nobody booked, says so rather than blaming the volunteer.
+    IF s.status <> 'booked' THEN
+        PERFORM bank.refuse('service_id', 'R18', 'the service is ' || s.status || '; a volunteer checks in to a booked service');
+    END IF;
+    IF s.volunteer_id IS DISTINCT FROM volunteer_id THEN
         PERFORM bank.refuse('volunteer_id', 'R18', 'only the volunteer who booked the service checks in');
     END IF;
-    IF now() < s.starts_at - bank.setting('check_in_early_minutes') * interval '1 minute' THEN
+    IF bank.clock_now() < s.starts_at - bank.setting('check_in_early_minutes') * interval '1 minute' THEN
         PERFORM bank.refuse('service_id', 'R18', 'check-in opens ' || bank.setting('check_in_early_minutes') || ' minutes before the start');
     END IF;
     -- Nor after the booked end: the time served is counted within the
     -- booking (R6), so a check-in after it records no service time, and the
     -- service is a no-show once start + no_show_grace_minutes has passed.
-    IF now() >= s.ends_at THEN
+    IF bank.clock_now() >= s.ends_at THEN
         PERFORM bank.refuse('service_id', 'R18', 'check-in closes at the booked end (' || to_char(s.ends_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI') || ' Beijing time)');
     END IF;
     RETURN bank.submit('check_in', jsonb_build_object('service_id', service_id, 'volunteer_id', volunteer_id),
@@ -182,7 +191,9 @@ COMMENT ON FUNCTION api.check_in(bigint, bigint) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.check_in），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.check_in), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
-- volunteer_id R18: 服务不在已预约状态，或不是此志愿者预约的 / the service is not booked, or not by this volunteer
+- volunteer_id R3: 为空或无此人 / missing, or no person is registered with this id
+- service_id R18: 服务不在已预约状态（消息写明其状态）/ the service is not booked (the message names its state)
+- volunteer_id R18: 不是此志愿者预约的 / not booked by this volunteer
 - service_id R18: 签到尚未开放，或已过预约结束时间 / check-in is not open yet, or the booked end has passed
 - volunteer_id R3: 此人账户已暂停或注销 / the person''s account is suspended or closed
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
@@ -193,7 +204,17 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
-    IF s.status <> 'in_progress' OR s.volunteer_id IS DISTINCT FROM volunteer_id THEN
+    PERFORM bank.person_for('volunteer_id', volunteer_id);
+    -- The service's state first (issue 19): a check-out before the
+    -- check-in, or a second one, says which state the service is in.
+    IF s.status = 'checked_out' THEN
+        PERFORM bank.refuse('service_id', 'R18', 'the service is checked_out already (at '
+            || bank.local_time_text(s.checked_out_at) || ' Beijing time); a service is checked out once');
+    END IF;
+    IF s.status <> 'in_progress' THEN
+        PERFORM bank.refuse('service_id', 'R18', 'the service is ' || s.status || ', not in_progress: a volunteer checks out after checking in');
+    END IF;
+    IF s.volunteer_id IS DISTINCT FROM volunteer_id THEN
         PERFORM bank.refuse('volunteer_id', 'R18', 'only the volunteer who checked in checks out');
     END IF;
     RETURN bank.submit('check_out', jsonb_build_object('service_id', service_id, 'volunteer_id', volunteer_id),
@@ -208,7 +229,9 @@ COMMENT ON FUNCTION api.check_out(bigint, bigint) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.check_out），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.check_out), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
-- volunteer_id R18: 服务不在进行中，或不是此志愿者签到的 / the service is not in progress, or not checked in by this volunteer
+- volunteer_id R3: 为空或无此人 / missing, or no person is registered with this id
+- service_id R18: 服务不在进行中：尚未签到，或已签退（消息写明其状态）/ the service is not in progress: not checked in yet, or checked out already (the message names its state)
+- volunteer_id R18: 不是此志愿者签到的 / not checked in by this volunteer
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
 
 -- The elder cancels a demand that has not begun; its hold is released.
@@ -217,6 +240,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
+    PERFORM bank.person_for('elder_id', elder_id);
     IF s.elder_id IS DISTINCT FROM elder_id THEN
         PERFORM bank.refuse('elder_id', 'R16', 'only the elder who published a demand cancels it');
     END IF;
@@ -235,6 +259,7 @@ COMMENT ON FUNCTION api.cancel_service(bigint, bigint) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.cancel），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.cancel), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
+- elder_id R3: 为空或无此人 / missing, or no person is registered with this id
 - elder_id R16: 不是发布此需求的老人 / not the elder who published it
 - service_id R16: 服务已进行、完成或结束，不能取消 / the service can no longer be cancelled
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';
@@ -255,16 +280,19 @@ COMMENT ON FUNCTION api.service_status(bigint) IS
 返回 / Returns: 一行：status、starts_at、booked_minutes、volunteer_id、checked_in_at、checked_out_at、settled_minutes、settled_at / one row: status, starts_at, booked_minutes, volunteer_id, checked_in_at, checked_out_at, settled_minutes, settled_at.
 拒绝 / Refusals: 无；找不到时不返回行 / none: an unknown id gives no row.';
 
--- A service's history: each state, when, and who performed it (a staff
--- act: the member's code, bank.staff_act).
+-- A service's history: each state, when, and who performed it (R5): the
+-- elder or the volunteer (by role, never by name), an agent institution's
+-- staff member for one of them, a staff member of the desk (the member's
+-- code, bank.staff_act), or the system.
 CREATE OR REPLACE FUNCTION api.service_history(service_id bigint)
 RETURNS TABLE (status text, at timestamptz, performed_by text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT e.status::text, e.at,
            CASE WHEN e.request_id IS NULL THEN 'system'
-                WHEN r.agent_institution_id IS NOT NULL THEN 'agent ' || r.agent_institution_id || ' staff ' || r.agent_staff
                 WHEN m.id IS NOT NULL THEN 'staff ' || m.code
-                ELSE 'person' END
+                WHEN r.agent_institution_id IS NOT NULL THEN 'agent ' || r.agent_institution_id || ' staff ' || r.agent_staff
+                                                            || ' for the ' || bank.request_party(r)
+                ELSE bank.request_party(r) END
       FROM bank.service_event e LEFT JOIN bank.request r ON r.id = e.request_id
       LEFT JOIN bank.staff_act a ON a.request_id = r.id LEFT JOIN bank.staff_member m ON m.id = a.staff_member_id
      WHERE e.service_id = service_history.service_id
@@ -274,7 +302,7 @@ COMMENT ON FUNCTION api.service_history(bigint) IS
 'R5：服务的历史：每个状态、时间，以及由谁办理。 / R5: a service''s history: each state, when, and who performed it.
 参数 / Arguments:
 - service_id: 服务编号 / the service
-返回 / Returns: 每个状态一行（按先后）：status、at、performed_by：''person''（本人），''agent <机构编号> staff <职员>''（代理），''staff <职员代码>''（民政职员），''system''（工作进程） / one row per state, in order: status, at, performed_by: ''person'', ''agent <institution id> staff <code>'', ''staff <member code>'' (civil-affairs staff) or ''system'' (a worker).
+返回 / Returns: 每个状态一行（按先后）：status、at、performed_by：''elder''（老人本人）、''volunteer''（志愿者本人），''agent <机构编号> staff <职员> for the elder''（或 for the volunteer：代理机构及其职员），''staff <职员代码>''（民政职员，如审核），''system''（工作进程，如过期、未到）；不含姓名 / one row per state, in order: status, at, performed_by: ''elder'' or ''volunteer'' (the person), ''agent <institution id> staff <code> for the elder'' (or for the volunteer: the agent institution and its staff member), ''staff <member code>'' (the civil-affairs desk, a review), or ''system'' (a worker: expiry, no-show); never a name.
 拒绝 / Refusals: 无；找不到时无行 / none: an unknown service gives no rows.';
 
 CREATE OR REPLACE FUNCTION api.rate_service(service_id bigint, elder_id bigint, score integer, comment text DEFAULT NULL) RETURNS bigint
@@ -282,6 +310,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
+    PERFORM bank.person_for('elder_id', elder_id);
     IF s.elder_id IS DISTINCT FROM elder_id THEN
         PERFORM bank.refuse('elder_id', 'R19', 'the elder served (or the agent for the elder) rates the service');
     END IF;
@@ -311,6 +340,7 @@ COMMENT ON FUNCTION api.rate_service(bigint, bigint, integer, text) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.rate），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.rate), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
+- elder_id R3: 为空或无此人 / missing, or no person is registered with this id
 - elder_id R19: 不是接受此服务的老人 / not the elder served
 - service_id R19: 服务未签退，或已评分 / not checked out, or already rated
 - score R19: 不是 1 至 5 / not 1 to 5
@@ -323,13 +353,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
+    PERFORM bank.person_for('elder_id', elder_id);
     IF s.elder_id IS DISTINCT FROM elder_id THEN
         PERFORM bank.refuse('elder_id', 'R19', 'the elder served (or the agent for the elder) reports the service');
     END IF;
     IF s.status <> 'checked_out' THEN
         PERFORM bank.refuse('service_id', 'R19', 'only a checked-out service can be reported as not given');
     END IF;
-    IF now() > s.checked_out_at + bank.setting('dispute_window_days') * interval '1 day' THEN
+    IF bank.clock_now() > s.checked_out_at + bank.setting('dispute_window_days') * interval '1 day' THEN
         PERFORM bank.refuse('service_id', 'R19', 'a report comes within ' || bank.setting('dispute_window_days') || ' days of check-out');
     END IF;
     IF reason IS NULL OR length(btrim(reason)) NOT BETWEEN 1 AND 500 THEN
@@ -351,6 +382,7 @@ COMMENT ON FUNCTION api.report_not_given(bigint, bigint, text) IS
 返回 / Returns: 请求编号；由 order 工作进程执行（order.report_not_given），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the order worker carries it out (order.report_not_given), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - service_id R16: 无此服务 / no service has this id
+- elder_id R3: 为空或无此人 / missing, or no person is registered with this id
 - elder_id R19: 不是接受此服务的老人 / not the elder served
 - service_id R19: 服务未签退、已超过报告期限，或已报告 / not checked out, past the window, or already reported
 - reason R19: 不是 1 至 500 字 / not 1 to 500 characters
@@ -403,13 +435,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m bank.staff_member := bank.acting_staff(staff_code, 'define_item', 'R15');
 BEGIN
-    IF district_code IS NOT NULL AND NOT EXISTS (SELECT 1 FROM bank.district d WHERE d.code = district_code) THEN
-        PERFORM bank.refuse('district_code', 'R15', 'no Beijing district has code ' || district_code);
+    IF district_code IS NOT NULL THEN
+        PERFORM bank.check_district('district_code', 'R15', district_code);
     END IF;
     PERFORM bank.check_staff_district(m, 'R15', CASE WHEN district_code IS NULL THEN '{}' ELSE ARRAY[district_code] END);
-    IF NOT EXISTS (SELECT 1 FROM bank.service_category c WHERE c.code = category_code) THEN
-        PERFORM bank.refuse('category_code', 'R14', 'an item belongs to one of the eight categories');
-    END IF;
+    PERFORM bank.check_service_category('category_code', 'R14', category_code);
     IF name_zh IS NULL OR length(btrim(name_zh)) NOT BETWEEN 1 AND 100 THEN
         PERFORM bank.refuse('name_zh', 'R15', 'an item has a Chinese name of 1 to 100 characters');
     END IF;
@@ -421,9 +451,13 @@ BEGIN
                   AND i.name_zh = btrim(define_service_item.name_zh)) THEN
         PERFORM bank.refuse('name_zh', 'R15', 'the district already has an item of that name');
     END IF;
+    -- Clients list items in both languages (api.service_items, issue 19).
+    IF name_en IS NULL OR length(btrim(name_en)) NOT BETWEEN 1 AND 100 THEN
+        PERFORM bank.refuse('name_en', 'R15', 'an item has an English name of 1 to 100 characters');
+    END IF;
     RETURN bank.record_staff_act(m, 'define_item', bank.submit('define_service_item',
         jsonb_build_object('district_code', district_code, 'category_code', category_code, 'name_zh', btrim(name_zh),
-                           'name_en', name_en, 'default_minutes', default_minutes, 'staff', m.code, 'staff_member_id', m.id),
+                           'name_en', btrim(name_en), 'default_minutes', default_minutes, 'staff', m.code, 'staff_member_id', m.id),
         'order.define_item', 'order'));
 END
 $$;
@@ -434,15 +468,16 @@ COMMENT ON FUNCTION api.define_service_item(text, text, text, text, text, intege
 - district_code: 区代码，NULL 为全市项目 / the district''s code; NULL: city-wide
 - category_code: 所属服务类别（bank.service_category）/ its category (bank.service_category)
 - name_zh: 中文名称，1 至 100 字，在本区唯一 / its Chinese name, 1 to 100 characters, unique in the district
-- name_en: 英文名称（可为 NULL）/ its English name (optional)
+- name_en: 英文名称，1 至 100 字 / its English name, 1 to 100 characters
 - default_minutes: 默认时长，15 至 480 分钟 / its default length, 15 to 480 minutes
 返回 / Returns: 请求编号（此职员行为连同职员编号记入 bank.staff_act）；由 order 工作进程执行（order.define_item），结果见 api.request_status / the request''s id (the act recorded with the member''s id in bank.staff_act); the order worker carries it out (order.define_item); its outcome is api.request_status.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - staff_code R15: 无此在职职员，或其无 define_item 权限 / no active staff member has this code, or it lacks the power define_item
 - staff_code R15: 职员属其他区：须为 district_code 所在区（全市项目：全市职员）或全市职员 / the member acts for another district: it must be of district_code''s district (a city-wide item: city-level), or city-level
-- district_code R15: 无此北京区代码 / no Beijing district has this code
-- category_code R14: 无此服务类别 / no such category
+- district_code R15: 无此北京区代码（消息列出有效代码，api.districts）/ no Beijing district has this code (the message lists the valid ones, api.districts)
+- category_code R14: 无此服务类别（消息列出有效代码，api.service_categories）/ no such category (the message lists the valid ones, api.service_categories)
 - name_zh R15: 不是 1 至 100 字，或本区已有同名项目 / not 1 to 100 characters, or the district already has an item of that name
+- name_en R15: 为空或不是 1 至 100 字 / missing, or not 1 to 100 characters
 - default_minutes R15: 不在 15 至 480 分钟之间 / not 15 to 480 minutes';
 
 -- R15, R16: a demand for an item of the elder's district or a city-wide
@@ -459,11 +494,16 @@ DECLARE
     submitted bigint;
 BEGIN
     SELECT * INTO i FROM bank.service_item x WHERE x.id = item_id;
-    IF i.id IS NULL THEN
-        PERFORM bank.refuse('item_id', 'R15', 'no service item has id ' || coalesce(item_id::text, 'NULL'));
-    END IF;
-    IF i.district_code IS NOT NULL AND i.district_code <> p.district_code THEN
-        PERFORM bank.refuse('item_id', 'R15', 'a demand names an item of the elder''s district or a city-wide one');
+    IF i.id IS NULL OR (i.district_code IS NOT NULL AND i.district_code <> p.district_code) THEN
+        -- Which items the elder may name: the district's and the city's.
+        PERFORM bank.refuse('item_id', 'R15', CASE WHEN item_id IS NULL THEN 'item_id is required'
+                                                   WHEN i.id IS NULL THEN 'no service item has id ' || item_id
+                                                   ELSE 'a demand names an item of the elder''s district or a city-wide one' END
+            || format('; the items of district %s and the city-wide ones are: %s (api.service_items(%L) lists them with their names)',
+                      p.district_code,
+                      coalesce((SELECT string_agg(x.id::text, ', ' ORDER BY x.id) FROM bank.service_item x
+                                 WHERE x.district_code IS NULL OR x.district_code = p.district_code), 'none'),
+                      p.district_code));
     END IF;
     IF (latitude IS NULL) <> (longitude IS NULL) OR latitude NOT BETWEEN -90 AND 90 OR longitude NOT BETWEEN -180 AND 180 THEN
         PERFORM bank.refuse('latitude', 'R17', 'a place is a latitude and a longitude');
@@ -488,7 +528,7 @@ COMMENT ON FUNCTION api.publish_item_demand(bigint, bigint, text, timestamptz, d
 返回 / Returns: 请求编号；由 settlement 工作进程执行（settlement.hold），结果（completed，或 refused 并注明规则）见 api.request_status、api.watch_request / the request''s id; the settlement worker carries it out (settlement.hold), and its outcome (completed, or refused naming the rule) is api.request_status or api.watch_request.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
 - elder_id R3: 无此人 / no person is registered with this id
-- item_id R15: 无此服务项目，或项目属其他区 / no item has this id, or it is another district''s
+- item_id R15: 为空、无此服务项目，或项目属其他区（消息列出可用项目的编号）/ missing, no item has this id, or it is another district''s (the message lists the ids of those the elder may name)
 - latitude R17: 只给了纬度或经度之一，或超出范围 / only one of latitude and longitude, or out of range
 - 以及 api.publish_demand 的各项拒绝 / and every refusal of api.publish_demand';
 
@@ -510,6 +550,7 @@ DECLARE
     dlat double precision := within_km / 111.0;
     dlon double precision := within_km / (111.0 * greatest(cos(radians(latitude)), 0.01));
 BEGIN
+    PERFORM bank.person_for('volunteer_id', volunteer_id);
     SELECT p.district_code INTO home FROM bank.person p JOIN bank.volunteer v ON v.person_id = p.id WHERE p.id = volunteer_id;
     IF home IS NULL THEN
         PERFORM bank.refuse('volunteer_id', 'R17', 'only an approved volunteer looks for services');
@@ -520,6 +561,9 @@ BEGIN
     IF within_km IS NULL OR within_km <= 0 OR within_km > 100 THEN
         PERFORM bank.refuse('within_km', 'R17', 'a search radius is more than 0 and at most 100 km');
     END IF;
+    IF category IS NOT NULL THEN
+        PERFORM bank.check_service_category('category', 'R14', category);
+    END IF;
     RETURN QUERY
     SELECT s.id, s.category_code, c.name_zh, i.name_zh, s.district_code, s.starts_at, s.booked_minutes,
            round(bank.distance_km(find_services.latitude, find_services.longitude, s.latitude, s.longitude)::numeric, 1),
@@ -527,7 +571,7 @@ BEGIN
       FROM bank.service s
       JOIN bank.service_category c ON c.code = s.category_code
       LEFT JOIN bank.service_item i ON i.id = s.item_id
-     WHERE s.status = 'published' AND s.starts_at > now()
+     WHERE s.status = 'published' AND s.starts_at > (SELECT bank.clock_now())  -- once per search, not per row
        AND (category IS NULL OR s.category_code = category)
        AND (starts_after IS NULL OR s.starts_at >= starts_after)
        AND (starts_before IS NULL OR s.starts_at < starts_before)
@@ -556,9 +600,11 @@ COMMENT ON FUNCTION api.find_services(bigint, double precision, double precision
 - max_results: 至多返回几行，1 至 100，默认 20 / at most this many rows, held to 1 to 100 (default 20)
 返回 / Returns: 每项服务一行：service_id、category_code、category_zh、item_zh、district_code、starts_at、minutes、distance_km（一位小数；无地点为 NULL，排在最后）、description / one row per service: service_id, category_code, category_zh, item_zh, district_code, starts_at, minutes, distance_km (one decimal; NULL, and last, without a place), description.
 拒绝（SQLSTATE 22023 invalid_parameter_value；消息以规则开头，DETAIL 为 field: 字段）/ Refusals (SQLSTATE 22023 invalid_parameter_value; the message starts with the rule, the DETAIL is field: <field>):
+- volunteer_id R3: 为空或无此人 / missing, or no person is registered with this id
 - volunteer_id R17: 不是志愿者 / not an approved volunteer
 - latitude R17: 经纬度缺失或超出范围 / latitude or longitude missing or out of range
-- within_km R17: 半径不在 0（不含）至 100 公里之间 / the radius is not more than 0 and at most 100 km';
+- within_km R17: 半径不在 0（不含）至 100 公里之间 / the radius is not more than 0 and at most 100 km
+- category R14: 无此服务类别（消息列出有效代码，api.service_categories）/ no such category (the message lists the valid ones, api.service_categories)';
 
 -- R2: a minor joins the service the verified guardian booked.
 CREATE OR REPLACE FUNCTION api.join_as_minor(service_id bigint, minor_id bigint) RETURNS bigint
@@ -566,8 +612,14 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s bank.service := bank.service_for(service_id);
 BEGIN
+    PERFORM bank.person_for('minor_id', minor_id);
     IF NOT EXISTS (SELECT 1 FROM bank.volunteer v WHERE v.person_id = minor_id) THEN
         PERFORM bank.refuse('minor_id', 'R2', 'only a minor approved as a volunteer joins a service');
+    END IF;
+    -- (bank.submit would say so too, but of the request's volunteer_id:
+    -- the client's field is minor_id.)
+    IF NOT bank.person_active(minor_id) THEN
+        PERFORM bank.refuse('minor_id', 'R3', 'the person''s account is suspended or closed');
     END IF;
     IF NOT EXISTS (SELECT 1 FROM bank.guardianship g WHERE g.minor_id = join_as_minor.minor_id
                       AND g.guardian_id = s.volunteer_id AND g.verified_at IS NOT NULL)
@@ -588,5 +640,5 @@ COMMENT ON FUNCTION api.join_as_minor(bigint, bigint) IS
 - service_id R16: 无此服务 / no service has this id
 - minor_id R2: 不是志愿者 / not approved as a volunteer
 - service_id R2: 服务不是此未成年人已核实的监护人预约的，或不在已预约状态 / not booked, or not by the minor''s verified guardian
-- volunteer_id R3: 未成年人的账户已暂停或注销（字段名为 volunteer_id）/ the minor''s account is suspended or closed (the field is named volunteer_id)
+- minor_id R3: 为空、无此人，或未成年人的账户已暂停或注销 / missing, no person is registered with this id, or the minor''s account is suspended or closed
 - agent R5: 以代理机构身份（api.act_as_agent）办理时：机构已撤销、职员不在职，或此人不是在该机构登记的人 / acting as an agent (api.act_as_agent): the institution is withdrawn, its staff member inactive, or the person not registered with it';

@@ -88,4 +88,4 @@ COMMENT ON FUNCTION api.confirm_fraud(text, bigint, text, bigint, bigint[]) IS
 - person_id R22: 已在失信名单上 / already on the dishonest list
 - alert_id R22: 无涉及此人的此未处理预警 / no open alert with this id involves the person
 - services R22: 有服务不是此人作为志愿者、已结算的服务 / a service listed is not a settled service the person served
-- person_id R3: 此人账户已暂停或注销（包括确认前已被暂停的人）/ the person''s account is suspended or closed (a person suspended before the confirmation included)';
+已暂停或注销的账户也可确认（失信名单记的是人：确认前常先暂停）；确认时只暂停在册（active）的账户，已注销的保持注销 / A suspended or closed account may be confirmed too (the dishonest list is of people, and supervisors often suspend first): the confirmation suspends an active account, and a closed one stays closed.';

@@ -5,10 +5,10 @@ CREATE OR REPLACE FUNCTION bank.setting(setting_name text) RETURNS integer
 LANGUAGE sql STABLE
 RETURN (SELECT value FROM bank.setting WHERE name = setting_name);
 
--- Today, as Beijing counts days.
+-- Today, as Beijing counts days, on the bank's clock (sql/functions/bank/clock.sql).
 CREATE OR REPLACE FUNCTION bank.local_today() RETURNS date
 LANGUAGE sql STABLE
-RETURN (now() AT TIME ZONE 'Asia/Shanghai')::date;
+RETURN (bank.clock_now() AT TIME ZONE 'Asia/Shanghai')::date;
 
 -- A refusal: the rule, what is wrong, and the field, as the client sees it.
 CREATE OR REPLACE FUNCTION bank.refuse(field text, rule text, message text) RETURNS void

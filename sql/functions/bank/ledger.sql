@@ -151,3 +151,25 @@ BEGIN
     END IF;
 END
 $$;
+
+-- A statement's counterparty (api.account_statement): what the other
+-- account of a transfer is to this person, as a role, never a name (R23):
+-- a district's grant account, the donation pool (R10), the elder or the
+-- volunteer of a service, the clearing account a demand's coins wait in,
+-- or a relative by relation (R8: what the other is to this person).
+CREATE OR REPLACE FUNCTION bank.statement_counterparty(kind text, other_kind bank.account_kind, outgoing boolean, me bigint,
+                                                       other bigint, other_district text) RETURNS text
+LANGUAGE sql STABLE
+RETURN CASE
+    WHEN other_kind = 'district_grant' THEN 'district grant ' || other_district
+    WHEN other_kind = 'public_welfare' THEN 'donation pool'
+    WHEN other_kind = 'service_clearing' THEN CASE kind WHEN 'service_credit' THEN 'elder' WHEN 'service_payment' THEN 'volunteer'
+                                                         ELSE 'service hold' END
+    WHEN kind = 'service_reversal' THEN CASE WHEN outgoing THEN 'elder' ELSE 'volunteer' END
+    WHEN kind = 'gift' THEN 'relative (' || coalesce(
+        (SELECT r.relation FROM bank.relationship r WHERE r.person_id = me AND r.relative_id = other),
+        (SELECT k.inverse FROM bank.relationship r JOIN bank.relation_kind k ON k.code = r.relation
+          WHERE r.person_id = other AND r.relative_id = me),
+        'lineal') || ')'
+    ELSE 'person'
+END;

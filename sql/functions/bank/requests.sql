@@ -64,7 +64,7 @@ DECLARE
     was_watched boolean;
 BEGIN
     UPDATE bank.request r
-       SET status = outcome, result = finish_request.result, refusal = finish_request.refusal, finished_at = now()
+       SET status = outcome, result = finish_request.result, refusal = finish_request.refusal, finished_at = bank.clock_now()
      WHERE r.id = request_id AND r.status = 'pending'
     RETURNING r.watched INTO was_watched;
     IF was_watched THEN
@@ -99,7 +99,10 @@ DECLARE
     request bigint;
     institution bigint := nullif(current_setting('timebank.agent_institution', true), '')::bigint;
     staff text := nullif(current_setting('timebank.agent_staff', true), '');
-    subject bigint := coalesce(args->>'person_id', args->>'volunteer_id', args->>'elder_id', args->>'giver_id')::bigint;
+    -- Whom the request is for (R5: an agent acts only for its people): a
+    -- guardianship is the guardian's act, who leads the minor (R2).
+    subject bigint := coalesce(args->>'person_id', args->>'volunteer_id', args->>'elder_id', args->>'giver_id',
+                               args->>'guardian_id')::bigint;
 BEGIN
     IF institution IS NOT NULL THEN
         IF NOT EXISTS (SELECT 1 FROM bank.agent_institution i WHERE i.id = institution AND i.withdrawn_at IS NULL)
@@ -116,29 +119,39 @@ BEGIN
     END IF;
     -- A suspended or closed person books, checks in, publishes and gives
     -- nothing (finishing a service in progress, or cancelling, is allowed).
-    IF subject IS NOT NULL AND submit.kind NOT IN ('set_person_status', 'register_person', 'check_out', 'cancel_service', 'confirm_insurance')
+    -- R22: fraud is confirmed of whoever committed it, an account suspended
+    -- meanwhile (as supervisors do while they look) or closed included:
+    -- the dishonest list is of people, not of active accounts.
+    IF subject IS NOT NULL AND submit.kind NOT IN ('set_person_status', 'register_person', 'check_out', 'cancel_service', 'confirm_insurance',
+                                                   'confirm_fraud')
        AND EXISTS (SELECT 1 FROM bank.person p WHERE p.id = subject AND p.status <> 'active') THEN
         PERFORM bank.refuse(CASE WHEN args ? 'volunteer_id' AND NOT args ? 'elder_id' THEN 'volunteer_id'
-                                 WHEN args ? 'elder_id' THEN 'elder_id' WHEN args ? 'giver_id' THEN 'giver_id' ELSE 'person_id' END,
+                                 WHEN args ? 'elder_id' THEN 'elder_id' WHEN args ? 'giver_id' THEN 'giver_id'
+                                 WHEN args ? 'person_id' THEN 'person_id' ELSE 'guardian_id' END,
                             'R3', 'the person''s account is suspended or closed');
     END IF;
-    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff)
-    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END)
+    -- Stamped on the bank's clock: a check-in's and a check-out's time are their requests' (R18, R6).
+    INSERT INTO bank.request (kind, args, agent_institution_id, agent_staff, created_at)
+    VALUES (submit.kind, submit.args, institution, CASE WHEN institution IS NOT NULL THEN staff END, bank.clock_now())
     RETURNING id INTO request;
     PERFORM jobs.enqueue(job_kind, jsonb_build_object('id', request), queue);
     RETURN request;
 END
 $$;
 
--- The person an id names, or a refusal naming the field.
+-- The person an id names, or a refusal naming the field (a missing id is
+-- said to be missing, not looked for: issue 19).
 CREATE OR REPLACE FUNCTION bank.person_for(field text, wanted bigint) RETURNS bank.person
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     p bank.person;
 BEGIN
+    IF wanted IS NULL THEN
+        PERFORM bank.refuse(field, 'R3', field || ' is required: the id of a registered person');
+    END IF;
     SELECT * INTO p FROM bank.person WHERE id = wanted;
     IF p.id IS NULL THEN
-        PERFORM bank.refuse(field, 'R3', 'no person is registered with id ' || coalesce(wanted::text, 'NULL'));
+        PERFORM bank.refuse(field, 'R3', 'no person is registered with id ' || wanted);
     END IF;
     RETURN p;
 END
@@ -150,10 +163,23 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     s bank.service;
 BEGIN
+    IF wanted IS NULL THEN
+        PERFORM bank.refuse('service_id', 'R16', 'service_id is required: the id of a service');
+    END IF;
     SELECT * INTO s FROM bank.service WHERE id = wanted;
     IF s.id IS NULL THEN
-        PERFORM bank.refuse('service_id', 'R16', 'no service has id ' || coalesce(wanted::text, 'NULL'));
+        PERFORM bank.refuse('service_id', 'R16', 'no service has id ' || wanted);
     END IF;
     RETURN s;
 END
 $$;
+
+-- Whom a client request was made for, by role (R5: every action records
+-- who performed it; never a name): the elder of a demand, its rating or
+-- its cancellation; the volunteer of a booking, check-in or -out, or
+-- accident report; else the person.
+CREATE OR REPLACE FUNCTION bank.request_party(r bank.request) RETURNS text
+LANGUAGE sql STABLE
+RETURN CASE WHEN r.args ? 'elder_id' THEN 'elder'
+            WHEN r.args ? 'volunteer_id' THEN 'volunteer'
+            ELSE 'person' END;

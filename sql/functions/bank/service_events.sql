@@ -14,8 +14,9 @@ CREATE OR REPLACE FUNCTION bank.record_service_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
-        INSERT INTO bank.service_event (service_id, status, request_id)
-        VALUES (NEW.id, NEW.status, nullif(current_setting('timebank.request_id', true), '')::bigint);
+        -- At the bank's clock's time, as the service's own stamps (sql/functions/bank/clock.sql).
+        INSERT INTO bank.service_event (service_id, status, request_id, at)
+        VALUES (NEW.id, NEW.status, nullif(current_setting('timebank.request_id', true), '')::bigint, bank.clock_now());
     END IF;
     RETURN NULL;
 END

@@ -30,7 +30,7 @@ BEGIN
             THEN 'R26: the volunteer was not booked on the service'
         WHEN s.checked_in_at IS NULL
             THEN 'R26: the volunteer never checked in'
-        WHEN occurred < s.checked_in_at - grace OR occurred > coalesce(s.checked_out_at, now()) + grace
+        WHEN occurred < s.checked_in_at - grace OR occurred > coalesce(s.checked_out_at, bank.clock_now()) + grace
             THEN 'R26: the accident time lies outside the service period'
         WHEN insured IS NULL
             THEN 'R24, R25: the volunteer was not insured on that day'
@@ -55,10 +55,20 @@ $$;
 -- (unique_key): when it is validated, and when an operator sends it again.
 -- Limited per insurer (a rule on 'insurer:' in the claims queue): one slow
 -- insurer holds back only its own claims.
+-- The unique key is the claim's and its send's: the first send's, then
+-- each operator's resend's own ('send:<claim>:<n>', the n-th 'sent again').
+-- One key for all would lose a resend made while the job that found the
+-- claim undeliverable has ended its handler but not had its end recorded
+-- (it is still 'running', so the enqueue would be skipped as a duplicate
+-- and the claim left validated with no job). Two jobs never send one claim
+-- at once: a claim is undeliverable only once its job's handler has ended.
 CREATE OR REPLACE FUNCTION bank.enqueue_claim_send(c bank.accident_claim) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    resends integer := (SELECT count(*) FROM bank.claim_event e WHERE e.claim_id = c.id AND e.note = 'sent again');
 BEGIN
-    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', c.id), 'claims', unique_key => 'send:' || c.id,
+    PERFORM jobs.enqueue('claims.send', jsonb_build_object('id', c.id), 'claims',
+                         unique_key => 'send:' || c.id || CASE WHEN resends > 0 THEN ':' || resends ELSE '' END,
                          limit_key => 'insurer:' || coalesce(c.insurer_code, bank.claim_insurer(c)));
 END
 $$;

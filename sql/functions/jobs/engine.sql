@@ -208,20 +208,67 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed text[] := jobs.session_queues();
     changed integer;
+    keyed_queues text[];
+    keyed_keys text[];
 BEGIN
-    UPDATE jobs.job AS j
-       SET state = r.state::jobs.job_state,
-           attempt = CASE WHEN r.state IN ('scheduled', 'available') THEN j.attempt - 1 ELSE j.attempt END,
-           run_at = coalesce(r.run_at, j.run_at),
-           held_by = NULL, lease_expires_at = NULL,
-           finalized_at = CASE WHEN r.state IN ('completed', 'discarded', 'cancelled') THEN now() END,
-           errors = CASE WHEN r.message IS NULL THEN j.errors
-                         ELSE j.errors || jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', r.message) END
-      FROM unnest(ids, attempts, states, run_ats, messages) AS r(id, attempt, state, run_at, message)
-     WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running' AND j.held_by = worker
-       AND (allowed IS NULL OR j.queue = ANY(allowed));
-    GET DIAGNOSTICS changed = ROW_COUNT;
+    WITH ended AS (
+        UPDATE jobs.job AS j
+           SET state = r.state::jobs.job_state,
+               attempt = CASE WHEN r.state IN ('scheduled', 'available') THEN j.attempt - 1 ELSE j.attempt END,
+               run_at = coalesce(r.run_at, j.run_at),
+               held_by = NULL, lease_expires_at = NULL,
+               finalized_at = CASE WHEN r.state IN ('completed', 'discarded', 'cancelled') THEN now() END,
+               errors = CASE WHEN r.message IS NULL THEN j.errors
+                             ELSE j.errors || jsonb_build_object('attempt', j.attempt, 'at', now(), 'error', r.message) END
+          FROM unnest(ids, attempts, states, run_ats, messages) AS r(id, attempt, state, run_at, message)
+         WHERE j.id = r.id AND j.attempt = r.attempt AND j.state = 'running' AND j.held_by = worker
+           AND (allowed IS NULL OR j.queue = ANY(allowed))
+        RETURNING j.queue, j.limit_key)
+    SELECT count(*), array_agg(e.queue) FILTER (WHERE e.limit_key IS NOT NULL),
+           array_agg(e.limit_key) FILTER (WHERE e.limit_key IS NOT NULL)
+      INTO changed, keyed_queues, keyed_keys
+      FROM ended e;
+    IF keyed_keys IS NOT NULL THEN
+        PERFORM jobs.wake_freed_keys(keyed_queues, keyed_keys);
+    END IF;
     RETURN changed;
+END
+$$;
+
+-- Wakes the idle workers of each queue where a job that just ended held a
+-- place under a max_running rule while jobs of its key wait (issue 18,
+-- item 3): a worker whose claim found that key full registered idle, and
+-- would otherwise find the freed place only at its next poll. Only then:
+-- a NOTIFY serialises its commit with every other notifying commit, so
+-- the common ending (no key, or no such rule, or nothing waiting) sends none.
+CREATE OR REPLACE FUNCTION jobs.wake_freed_keys(queues text[], limit_keys text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM jobs.wake(freed.queue)
+       FROM (SELECT DISTINCT k.queue FROM unnest(queues, limit_keys) AS k(queue, limit_key)
+              WHERE (jobs.limit_rule_of(k.queue, k.limit_key)).max_running IS NOT NULL
+                AND EXISTS (SELECT 1 FROM jobs.job w
+                             WHERE w.state = 'available' AND w.queue = k.queue AND w.limit_key = k.limit_key)) AS freed;
+END
+$$;
+
+-- Records the attempts' ends this worker has not written yet and claims
+-- the queue's next jobs, in one statement, so one round trip and one
+-- commit (one WAL flush) do both (issue 18, item 2: a busy producer paid
+-- a commit for its claim and its completer another for the results of
+-- the jobs that had freed the slots). Guarded exactly as jobs.record and
+-- jobs.claim, which it calls.
+CREATE OR REPLACE FUNCTION jobs.record_and_claim(
+    ids bigint[], attempts integer[], states text[], run_ats timestamptz[], messages text[],
+    from_queue text, claim_limit integer, worker text, lease interval)
+RETURNS TABLE (id bigint, kind text, queue text, args text, attempt integer, max_attempts integer,
+               run_at timestamptz, attempted_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF cardinality(ids) > 0 THEN
+        PERFORM jobs.record(ids, attempts, states, run_ats, messages, worker);
+    END IF;
+    RETURN QUERY SELECT * FROM jobs.claim(from_queue, claim_limit, worker, lease);
 END
 $$;
 

@@ -42,7 +42,7 @@ BEGIN
          WHERE e.status = 'booked'
         UNION ALL
         SELECT 'service_reminder', s.volunteer_id, s.id,
-               s.starts_at - bank.setting('reminder_minutes_before_service') * interval '1 minute',
+               s.starts_at - bank.setting('reminder_minutes_before_service') * interval '1 minute' - bank.clock_offset(),
                jsonb_build_object('service_id', s.id, 'starts_at', bank.local_time_text(s.starts_at))
           FROM new_events e JOIN bank.service s ON s.id = e.service_id
          WHERE e.status = 'booked'

@@ -44,11 +44,11 @@ BEGIN
     END IF;
     UPDATE bank.service
        SET status = CASE WHEN approve THEN 'published' ELSE 'rejected' END::bank.service_status,
-           reviewed_by = r.args->>'reviewer', reviewed_at = now(), review_note = r.args->>'note'
+           reviewed_by = r.args->>'reviewer', reviewed_at = bank.clock_now(), review_note = r.args->>'note'
      WHERE id = s.id;
     IF approve THEN
         -- Unbooked when it starts: it expires and the hold goes back.
-        PERFORM jobs.enqueue('order.expire', jsonb_build_object('id', s.id), 'order', run_at => s.starts_at);
+        PERFORM jobs.enqueue('order.expire', jsonb_build_object('id', s.id), 'order', run_at => s.starts_at - bank.clock_offset());
     ELSE
         PERFORM jobs.enqueue('settlement.release', jsonb_build_object('id', s.id), 'settlement');
     END IF;
@@ -71,19 +71,19 @@ BEGIN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R1: a suspended or closed volunteer books nothing');
         RETURN;
     END IF;
-    IF s.status <> 'published' OR s.starts_at <= now() THEN
+    IF s.status <> 'published' OR s.starts_at <= bank.clock_now() THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R17: the service is no longer open for booking');
         RETURN;
     END IF;
     BEGIN
-        UPDATE bank.service SET status = 'booked', volunteer_id = (r.args->>'volunteer_id')::bigint, booked_at = now()
+        UPDATE bank.service SET status = 'booked', volunteer_id = (r.args->>'volunteer_id')::bigint, booked_at = bank.clock_now()
          WHERE id = s.id;
     EXCEPTION WHEN exclusion_violation THEN
         PERFORM bank.finish_request(r.id, 'refused', NULL, 'R20: the volunteer has another booking at an overlapping time');
         RETURN;
     END;
     PERFORM jobs.enqueue('order.no_show', jsonb_build_object('id', s.id), 'order',
-                         run_at => s.starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute');
+                         run_at => s.starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute' - bank.clock_offset());
     PERFORM bank.finish_request(r.id, 'completed', jsonb_build_object('service_id', s.id));
 END
 $$;
@@ -154,7 +154,7 @@ $$;
 CREATE OR REPLACE FUNCTION bank.order_expire(wanted bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    UPDATE bank.service SET status = 'expired' WHERE id = wanted AND status = 'published' AND starts_at <= now();
+    UPDATE bank.service SET status = 'expired' WHERE id = wanted AND status = 'published' AND starts_at <= bank.clock_now();
     IF FOUND THEN
         PERFORM jobs.enqueue('settlement.release', jsonb_build_object('id', wanted), 'settlement');
     END IF;
@@ -167,7 +167,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE bank.service SET status = 'no_show'
      WHERE id = wanted AND status = 'booked'
-       AND starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute' <= now();
+       AND starts_at + bank.setting('no_show_grace_minutes') * interval '1 minute' <= bank.clock_now();
     IF FOUND THEN
         PERFORM jobs.enqueue('settlement.release', jsonb_build_object('id', wanted), 'settlement');
     END IF;

@@ -26,6 +26,8 @@ RETURN least(booked_minutes,
 CREATE OR REPLACE FUNCTION bank.settlement_settle(services bigint[])
 RETURNS TABLE (service_id bigint, minutes integer, deferred boolean, credited_after_seconds double precision)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    clock_ahead interval := bank.clock_offset();  -- the development clock's offset, read once per batch
 BEGIN
     INSERT INTO bank.account (kind, person_id)
     SELECT DISTINCT 'personal'::bank.account_kind, s.volunteer_id FROM bank.service s
@@ -60,9 +62,11 @@ BEGIN
                st.elder_account, bank.clearing_account(), st.hold_amount, st.hold_id, st.service_id
           FROM settling st WHERE st.minutes = 0
     ), marked AS (
+        -- settled_at is the ledger's time (real: sql/functions/bank/clock.sql); the delay
+        -- since the check-out is measured on the bank's clock, which stamped the check-out.
         UPDATE bank.service s SET settled_at = clock_timestamp(), settled_minutes = st.minutes
           FROM settling st WHERE s.id = st.service_id
-        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at - st.checked_out_at)::float8 AS after
+        RETURNING s.id, st.minutes, extract(epoch FROM s.settled_at + clock_ahead - st.checked_out_at)::float8 AS after
     )
     SELECT m.id, m.minutes, false, m.after FROM marked m
     UNION ALL

@@ -34,7 +34,7 @@ $$;
 CREATE OR REPLACE FUNCTION bank.supervision_scan() RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    since timestamptz := now() - bank.setting('alert_window_days') * interval '1 day';
+    since timestamptz := bank.clock_now() - bank.setting('alert_window_days') * interval '1 day';
     detected jsonb;
 BEGIN
     -- Serialise scans: two at once would open the same alert twice.
