@@ -17,7 +17,7 @@ import PackageDescription
 //   test-worker         the job engine's test worker (the same host and flags as the real ones)
 //   Console             the operators' web console (`timebank console`): its server and pages, on FlyingFox
 //   timebank            the operators' command line
-//   settle-bench, job-bench, driver-bench   the benchmarks (run with -c release)
+//   settle-bench, job-bench, driver-bench, city-bench   the benchmarks (run with -c release)
 //
 // Who links what: the production workers link TimebankWorkers -> WorkerHost -> JobEngine,
 // TimebankDatabase, PostgresClient, and never DevCluster, TimebankOperations or Console (see `productionWorker`
@@ -176,6 +176,15 @@ let package = Package(
         ),
         // The benchmarks' shared chart (an SVG of throughput by processes).
         .target(name: "BenchSupport"),
+        .executableTarget(
+            name: "city-bench",
+            dependencies: [
+                "TimebankOperations",
+                "PostgresClient",
+                "TimebankDatabase",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "settle-bench",
             dependencies: [

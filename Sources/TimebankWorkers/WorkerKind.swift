@@ -79,7 +79,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     /// The job kinds its registry runs (for `--help`).
     public var jobKinds: [String] {
         let handled: [String] = switch self {
-        case .settlement: [SettleHandler.kind]
+        case .settlement: [SettleHandler.kind, LedgerSnapshotHandler.kind]
         case .notification: ["notify.dispatch", DeliverHandler.kind, SupervisionScan.kind]
         case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind, ClaimStateSampler.kind]
         default: []
@@ -88,10 +88,12 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     }
 
     /// The jobs it enqueues once per period (R21's supervision scan; the
-    /// claims gauge; R24's daily export to Volunteer Beijing), run by its
-    /// executables; the tests' in-process workers and the demo leave them out.
+    /// claims gauge; R24's daily export to Volunteer Beijing; the daily
+    /// balance snapshots), run by its executables; the tests' in-process
+    /// workers and the demo leave them out.
     public var periodicJobs: [PeriodicJob] {
         switch self {
+        case .settlement: [LedgerSnapshotHandler.periodic]
         case .notification: [SupervisionScan.periodic]
         case .insuranceClaim: [RegistryExportHandler.periodic, ClaimStateSampler.periodic]
         default: []
@@ -106,6 +108,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         switch self {
         case .settlement:
             registry.register(SettleHandler())
+            registry.register(LedgerSnapshotHandler())
         case .notification:
             let runtime = try runtime ?? WorkerRuntime()
             registry.register(kind: "notify.dispatch") { (batch: MessageBatch, context) in

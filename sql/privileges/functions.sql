@@ -129,6 +129,9 @@ GRANT EXECUTE ON FUNCTION bank.settlement_open_account(bigint), bank.settlement_
     bank.settlement_set_budget(bigint), bank.settlement_move(bigint),
     bank.settlement_decide_dispute(bigint), bank.settlement_confirm_fraud(bigint)
     TO timebank_settlement;
+-- ...and the daily balance snapshots (ledger.snapshot, issue 18): derived
+-- from the transfers it wrote, checked by ledger verify --full.
+GRANT EXECUTE ON FUNCTION bank.take_balance_snapshots(date) TO timebank_settlement;
 
 -- notification-worker: the outbox, the supervision scan (R21), and a phone
 -- number at send time for a channel that sends it (R23).

@@ -123,7 +123,8 @@ extension ConsoleHarness {
     /// More of what a running bank shows (for the overview's screenshot):
     /// jobs waiting and done in two more queues, two live workers.
     func addScenery() async throws {
-        try await LedgerVerifier.record(owner, try await LedgerVerifier.run(owner))
+        let verified = try await LedgerVerifier.verify(owner, full: true)
+        try await LedgerVerifier.record(owner, verified.checks, scope: verified.scope)
         try await owner.executeScript("""
             SELECT jobs.enqueue('settlement.settle', jsonb_build_object('request_id', n), 'settlement') FROM generate_series(1, 12) n;
             SELECT jobs.enqueue('notify.deliver', jsonb_build_object('message_id', n), 'notification') FROM generate_series(1, 4) n;

@@ -23,25 +23,39 @@ RETURN (SELECT greatest(coalesce(max(s.value), 5), 1) FROM bank.setting s WHERE 
 COMMENT ON FUNCTION reporting.min_group_size() IS '最小分组人数 k：少于 k 人的分组不向分析人员显示 / k: cells of fewer than k people are not shown to analysts (setting reporting_min_group_size, default 5)';
 
 -- Every account's balance at the end of a day (Beijing time), from the
--- immutable transfers alone, not from today's totals: posted minutes, and
+-- immutable transfers, not from today's totals: posted minutes, and
 -- minutes held by holds not yet resolved that day. With the person: the
 -- owner's alone (no role executes it); the functions below group it.
+-- Issue 18: from the latest balance snapshot at or before the day
+-- (bank.balance_snapshot, 0033) plus the transfers created after it up to
+-- the day's end (a range of the created_at index), or from every
+-- transfer when no snapshot is that old; so a day a year back costs a
+-- day's snapshot and a day's transfers, not a year of them. An account is
+-- listed once it has a posted transfer, or while it holds an open hold,
+-- as when every transfer was summed. ReportingTests compares the two.
 CREATE OR REPLACE FUNCTION reporting.account_balances(day date)
 RETURNS TABLE (account_id bigint, account_kind text, person_id bigint, district_code text, posted_minutes bigint, held_minutes bigint)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH cutoff AS (SELECT ((day + 1)::timestamp AT TIME ZONE 'Asia/Shanghai') AS at),
-    upto AS (SELECT t.* FROM bank.transfer t, cutoff WHERE t.created_at < cutoff.at),
-    moves AS (
-        SELECT credit_account_id AS account_id, amount AS posted, 0::bigint AS held FROM upto WHERE phase IN ('posted', 'post_pending')
-        UNION ALL
-        SELECT debit_account_id, -amount, 0 FROM upto WHERE phase IN ('posted', 'post_pending')
-        UNION ALL
-        SELECT h.debit_account_id, 0, h.amount FROM upto h
-         WHERE h.phase = 'pending' AND NOT EXISTS (SELECT 1 FROM upto r WHERE r.pending_id = h.id))
-    SELECT a.id, a.kind::text, a.person_id, coalesce(a.district_code, p.district_code), sum(m.posted)::bigint, sum(m.held)::bigint
-      FROM moves m JOIN bank.account a ON a.id = m.account_id
-      LEFT JOIN bank.person p ON p.id = a.person_id
-     GROUP BY a.id, a.kind, a.person_id, a.district_code, p.district_code
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    base date := (SELECT max(s.day) FROM bank.balance_snapshot_day s WHERE s.day <= account_balances.day);
+BEGIN
+    -- EXECUTE: planned for this call's bounds: a day's range of the
+    -- created_at index after a snapshot, the whole table without one (a
+    -- generic plan, not knowing which, took minutes on a year of history).
+    RETURN QUERY EXECUTE format($q$
+        WITH moves AS (
+            SELECT s.account_id, s.credits_posted - s.debits_posted AS posted, s.debits_pending AS held, s.posted_transfers AS n
+              FROM bank.balance_snapshot s WHERE s.day = %1$L::date
+            UNION ALL
+            SELECT v.account_id, v.c_posted - v.d_posted, v.d_pending, v.posted
+              FROM bank.transfer_moves(%2$L::timestamptz, %3$L::timestamptz) v)
+        SELECT a.id, a.kind::text, a.person_id, coalesce(a.district_code, p.district_code), sum(m.posted)::bigint, sum(m.held)::bigint
+          FROM moves m JOIN bank.account a ON a.id = m.account_id
+          LEFT JOIN bank.person p ON p.id = a.person_id
+         GROUP BY a.id, a.kind, a.person_id, a.district_code, p.district_code
+        HAVING sum(m.n) > 0 OR sum(m.held) > 0
+        $q$, base, coalesce(bank.day_end(base), '-infinity'), bank.day_end(day));
+END
 $$;
 COMMENT ON FUNCTION reporting.account_balances(date) IS '某日结束时各账户余额（含人员编号，仅供内部汇总）/ Every account''s balance at the end of a day, from the transfers, with its person: for the grouped functions only, executed by no role.';
 
