@@ -65,7 +65,7 @@ import Testing
             let faultTime = try #require(faultAt)
             try await waitUntil(connection, "EXISTS (SELECT 1 FROM bank.service WHERE settled_at > '\(ISO8601DateFormatter().string(from: faultTime))'::timestamptz + interval '1 second')")
             let resumed = try #require(faultClock).duration(to: .now)
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             // Every acknowledged check-out credited exactly once, counted with plain SQL; and the ledger verifies.

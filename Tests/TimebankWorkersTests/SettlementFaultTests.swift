@@ -61,7 +61,7 @@ import Testing
                 """, [services])
             #expect(try await number(connection, "SELECT count(*) FROM jobs.job WHERE kind = 'settlement.settle'") == 300 * 2 + 10 * 98)
             let workers = try (0..<2).map { _ in try settlementWorker(database.settings) }
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             let minutes = try await expectEverythingSettledOnce(connection, services: 300)
@@ -95,7 +95,7 @@ import Testing
                 }
             }
             try #require(killed, "the first worker never held a job from the middle of the run on")
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             let minutes = try await expectEverythingSettledOnce(connection, services: 10_000)
@@ -144,7 +144,7 @@ import Testing
             // Settlement goes on within a third of a lease (the idle timeout), and drains while it stays stopped.
             try await waitUntil(connection, "(SELECT count(*) > \(settledThen + 100) FROM bank.service WHERE settled_at IS NOT NULL)", timeout: .seconds(30))
             let resumedAfter = stoppedAt.duration(to: .now)
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')",
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')",
                                 timeout: .seconds(60))
             let drainedAfter = stoppedAt.duration(to: .now)
             #expect(resumedAfter < .seconds(6 + 2 + 2), "resumed \(resumedAfter) after the freeze")
@@ -187,7 +187,7 @@ import Testing
             _ = try await cluster.start()
             connection = try await PostgresConnection.connect(settings)
             try await SettlementFixture.checkOut(connection, services)
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')", timeout: .seconds(60))
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')", timeout: .seconds(60))
             #expect(try await status("/readyz") == 200)
             worker.signal(SIGTERM)
             #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
@@ -221,7 +221,7 @@ import Testing
                 }
             }
             #expect(restarted == 3)
-            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
             for worker in workers { worker.signal(SIGTERM) }
             for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
             let minutes = try await expectEverythingSettledOnce(connection, services: 10_000)
@@ -250,7 +250,7 @@ import Testing
         }
         try await waitUntil(connection, "(SELECT count(*) > 500 FROM bank.service WHERE settled_at IS NOT NULL)")
         try cluster.restartImmediately()
-        try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+        try await waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
         for worker in workers { worker.signal(SIGTERM) }
         for worker in workers { #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))") }
         let minutes = try await expectEverythingSettledOnce(connection, services: 4000)

@@ -78,7 +78,7 @@ import Testing
                     sampler = SessionSampler(database.settings.withDatabase("postgres"), database: database.name, user: login)
                 }
             }
-            try await faults.waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE queue = 'settlement' AND state <> 'completed')")
+            try await faults.waitUntil(connection, "NOT EXISTS (SELECT 1 FROM jobs.job WHERE kind = 'settlement.settle' AND state <> 'completed')")
             let idleRegistrations = try await faults.number(connection, "SELECT count(*) FROM jobs.idle_worker WHERE queue = 'settlement'")
             let mostSessions = try await sampler?.stop() ?? 0
             for worker in workers { worker.signal(SIGTERM) }
