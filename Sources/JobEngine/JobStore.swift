@@ -16,8 +16,7 @@ enum JobStore {
         _ connection: isolated PostgresConnection, queue: String, limit: Int, worker: String, lease: Duration
     ) throws -> [ClaimedJob] {
         let rows = try connection.query(
-            "SELECT id, kind, queue, args, attempt, max_attempts, run_at, attempted_at FROM jobs.claim($1, $2::integer, $3, $4::interval)",
-            [queue, limit, worker, lease])
+            "SELECT \(claimedColumns) FROM jobs.claim($1, $2::integer, $3, $4::interval)", [queue, limit, worker, lease])
         return try rows.map(ClaimedJob.init(row:))
     }
 
@@ -31,12 +30,9 @@ enum JobStore {
         guard !results.isEmpty else { return try claim(connection, queue: queue, limit: limit, worker: worker, lease: lease) }
         let rows = try connection.query(
             """
-            SELECT id, kind, queue, args, attempt, max_attempts, run_at, attempted_at
+            SELECT \(claimedColumns)
               FROM jobs.record_and_claim($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6, $7::integer, $8, $9::interval)
-            """, [
-                results.map(\.jobID), results.map { Int32($0.attempt) }, results.map { state(of: $0.kind) },
-                results.map(\.runAt), results.map(\.message), queue, limit, worker, lease,
-            ])
+            """, resultArrays(results) + [queue, limit, worker, lease])
         return try rows.map(ClaimedJob.init(row:))
     }
 
@@ -46,10 +42,17 @@ enum JobStore {
     static func record(_ connection: isolated PostgresConnection, _ results: [AttemptResult], worker: String) throws -> Int {
         guard !results.isEmpty else { return 0 }
         return try connection.query(
-            "SELECT jobs.record($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6) AS n", [
-                results.map(\.jobID), results.map { Int32($0.attempt) }, results.map { state(of: $0.kind) },
-                results.map(\.runAt), results.map(\.message), worker,
-            ])[0].decode("n", as: Int.self)
+            "SELECT jobs.record($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::text[], $6) AS n",
+            resultArrays(results) + [worker])[0].decode("n", as: Int.self)
+    }
+
+    /// What a claim returns, as ``ClaimedJob/init(row:)`` reads it.
+    private static let claimedColumns = "id, kind, queue, args, attempt, max_attempts, run_at, attempted_at"
+
+    /// Attempts' ends as jobs.record's five arrays (id, attempt, state, run_at, message), for it and jobs.record_and_claim.
+    private static func resultArrays(_ results: [AttemptResult]) -> [any PostgresEncodable] {
+        [results.map(\.jobID), results.map { Int32($0.attempt) }, results.map { state(of: $0.kind) },
+         results.map(\.runAt), results.map(\.message)]
     }
 
     /// Completes a batch's jobs inside the transaction that did their work,
