@@ -46,6 +46,27 @@ public enum ChildProcess {
         }
     }
 
+    /// Runs a program to completion on a thread of its own, so that the
+    /// wait holds no thread of Swift's cooperative pool (as many threads as
+    /// cores). A test that runs a child which talks to workers running in
+    /// the test's own process (psql awaiting their requests) must not block
+    /// a pool thread meanwhile: on two cores, two such waits at once left
+    /// the workers no thread at all, and their jobs stood still until the
+    /// child gave up (ClientExampleTests, issue 19).
+    public static func run(_ path: String, _ arguments: [String]) async throws -> Outcome {
+        try await offThePool { try run(path, arguments) as Outcome }
+    }
+
+    /// Runs blocking work (children waited for synchronously: initdb,
+    /// `pg_ctl -w`, curl) on a thread of its own, off Swift's cooperative pool.
+    public static func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// Runs a program to completion, blocking the calling thread: for
+    /// synchronous code. Asynchronous code awaits ``run(_:_:)-async``.
     public static func run(_ path: String, _ arguments: [String]) throws -> Outcome {
         var pipeEnds: [Int32] = [-1, -1]
         // Close-on-exec, set before any other spawn can happen (spawnLock): a child another

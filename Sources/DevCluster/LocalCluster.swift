@@ -82,13 +82,16 @@ public struct LocalCluster: Sendable {
     /// its database exists. Returns the URL. Idempotent.
     @discardableResult
     public func start() async throws -> String {
-        let tools = try tools()
-        if !isInitialized { try initialize(tools) }
-        if try !isRunning() {
-            // A cluster created before issue 19 is named a development cluster at its next start.
-            try nameAsDevelopmentCluster()
-            try tools.run("pg_ctl", ["start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s"])
-            logger.info("started the local PostgreSQL cluster", metadata: ["data": "\(dataDirectory.path)"])
+        // initdb and `pg_ctl start -w` take seconds: off the cooperative pool (ChildProcess.offThePool).
+        try await ChildProcess.offThePool { [self] in
+            let tools = try tools()
+            if !isInitialized { try initialize(tools) }
+            if try !isRunning() {
+                // A cluster created before issue 19 is named a development cluster at its next start.
+                try nameAsDevelopmentCluster()
+                try tools.run("pg_ctl", ["start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60", "-s"])
+                logger.info("started the local PostgreSQL cluster", metadata: ["data": "\(dataDirectory.path)"])
+            }
         }
         try await createDatabaseIfMissing()
         return url!

@@ -288,9 +288,10 @@ public struct LocalHACluster: Sendable {
         await admin.close()
     }
 
-    private func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
+    private func waitFor(_ what: String, timeout: Duration, _ condition: @escaping @Sendable () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !((try? condition()) ?? false) {
+        // Each look runs curl or patronictl: off the cooperative pool.
+        while !((try? await ChildProcess.offThePool(condition)) ?? false) {
             if ContinuousClock.now > deadline {
                 throw ClusterError("timed out waiting for \(what); see the logs in \(home.path)")
             }

@@ -225,7 +225,7 @@ struct SettleBench: AsyncParsableCommand {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("settle-bench-pgbench-\(getpid())").path
         try? FileManager.default.removeItem(atPath: log)
         try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
-        let outcome = try ChildProcess.run(pgbench, [
+        let outcome = try await ChildProcess.run(pgbench, [
             // Prepared: the simple protocol is 1.6x slower for this transaction, which flattered us.
             "-n", "-M", "prepared", "-c", "8", "-j", "2", "-T", String(pgbenchSeconds), "-f", "\(peerBench)/\(script)",
             "-l", "--log-prefix", "\(log)/tx", settings.conninfoWithDatabase,
@@ -284,7 +284,7 @@ struct SettleBench: AsyncParsableCommand {
         try "SELECT count(*) FROM bank.settlement_settle((SELECT ids FROM settle_direct_batch WHERE batch = (SELECT nextval('settle_direct_next'))));\n"
             .write(toFile: script, atomically: true, encoding: .utf8)
         let clients = 8
-        let outcome = try ChildProcess.run(try ServerTools.pgbench(), [
+        let outcome = try await ChildProcess.run(try ServerTools.pgbench(), [
             "-n", "-M", "prepared", "-c", String(clients), "-j", "2", "-t", String(batches / clients), "-f", script, settings.conninfoWithDatabase,
         ])
         let tps = try Self.transactionsPerSecond(outcome, "pgbench (bank.settlement_settle)")

@@ -38,9 +38,9 @@ import Yams
         return Set(candidates.filter { !promql.contains($0) && ($0.contains("_") || $0 == "up") })
     }
 
-    @Test func theAlertRulesPassPromtoolAndNameOnlyExportedMetrics() throws {
+    @Test func theAlertRulesPassPromtoolAndNameOnlyExportedMetrics() async throws {
         let rules = try root.appendingPathComponent("ops/prometheus/alerts.yml")
-        let outcome = try ChildProcess.run("/usr/bin/env", ["promtool", "check", "rules", rules.path])
+        let outcome = try await ChildProcess.run("/usr/bin/env", ["promtool", "check", "rules", rules.path])
         #expect(outcome.status == 0, "\(outcome.output)")
         #expect(outcome.output.contains("SUCCESS"))
         let document = try #require(try Yams.load(yaml: String(contentsOf: rules, encoding: .utf8)) as? [String: Any])

@@ -14,7 +14,7 @@ import Testing
     static let beforeTheSplit = "9ed73d2"
 
     @Test func aDatabaseMigratedBeforeTheSplitEndsLikeAFreshOne() async throws {
-        let earlierSQL = try Self.checkout(sqlAt: Self.beforeTheSplit)
+        let earlierSQL = try await Self.checkout(sqlAt: Self.beforeTheSplit)
         defer { try? FileManager.default.removeItem(at: earlierSQL) }
         try await TestDatabase.with(migrated: false) { fresh in
             try await TestDatabase.with(migrated: false) { upgraded in
@@ -39,8 +39,8 @@ import Testing
                 #expect(again.rewritten.isEmpty && !again.definitionsApplied, "a second run has nothing to do")
                 await connection.close()
 
-                let freshSchema = try Self.schemaDump(fresh)
-                let upgradedSchema = try Self.schemaDump(upgraded)
+                let freshSchema = try await Self.schemaDump(fresh)
+                let upgradedSchema = try await Self.schemaDump(upgraded)
                 #expect(freshSchema.contains("CREATE FUNCTION bank.settlement_settle(services bigint[])"))
                 #expect(freshSchema == upgradedSchema, "pg_dump --schema-only differs: \(Self.firstDifference(freshSchema, upgradedSchema))")
 
@@ -53,7 +53,7 @@ import Testing
                     #expect(upgrade.applied == migrator.migrations.filter { $0.version >= 20 }.map(\.fileName))
                     #expect(upgrade.rewritten.count == 19)
                     await connection.close()
-                    let olderSchema = try Self.schemaDump(older)
+                    let olderSchema = try await Self.schemaDump(older)
                     #expect(freshSchema == olderSchema, "pg_dump --schema-only differs: \(Self.firstDifference(freshSchema, olderSchema))")
                 }
             }
@@ -61,19 +61,19 @@ import Testing
     }
 
     /// sql/ as it was at `commit`, from git (a CI clone has the history).
-    static func checkout(sqlAt commit: String) throws -> URL {
+    static func checkout(sqlAt commit: String) async throws -> URL {
         let root = try Migration.defaultDirectory().deletingLastPathComponent()
         let target = FileManager.default.temporaryDirectory.appendingPathComponent("sql-\(commit)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let archive = try ChildProcess.run("/usr/bin/env", ["git", "-C", root.path, "archive", "--format=tar", "-o", target.path + "/sql.tar", commit, "sql"])
+        let archive = try await ChildProcess.run("/usr/bin/env", ["git", "-C", root.path, "archive", "--format=tar", "-o", target.path + "/sql.tar", commit, "sql"])
         #expect(archive.status == 0, "git archive \(commit) sql: \(archive.output) (the test needs the repository's history)")
-        let untar = try ChildProcess.run("/usr/bin/env", ["tar", "-xf", target.path + "/sql.tar", "-C", target.path])
+        let untar = try await ChildProcess.run("/usr/bin/env", ["tar", "-xf", target.path + "/sql.tar", "-C", target.path])
         #expect(untar.status == 0, "tar: \(untar.output)")
         return target
     }
 
-    static func schemaDump(_ database: TestDatabase) throws -> String {
-        let dump = try ChildProcess.run("/usr/bin/env", ["pg_dump", "--schema-only", database.settings.conninfoWithDatabase])
+    static func schemaDump(_ database: TestDatabase) async throws -> String {
+        let dump = try await ChildProcess.run("/usr/bin/env", ["pg_dump", "--schema-only", database.settings.conninfoWithDatabase])
         guard dump.status == 0 else { throw PostgresError(.usage, message: "pg_dump failed: \(dump.output)") }
         // pg_dump 15.14+ writes a random \restrict key on each run.
         return dump.output.split(separator: "\n", omittingEmptySubsequences: false)

@@ -18,7 +18,7 @@ import Testing
     @Test func theCommittedAPIDocumentIsWhatTheCatalogSays() async throws {
         try await TestDatabase.with { database in
             let timebank = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timebank").path
-            let generated = try ChildProcess.run(timebank, ["api", "--markdown", "--database-url", database.settings.conninfoWithDatabase])
+            let generated = try await ChildProcess.run(timebank, ["api", "--markdown", "--database-url", database.settings.conninfoWithDatabase])
             #expect(generated.status == 0, "\(generated.output)")
             #expect(generated.output.contains("## api.balance"), "\(generated.output.prefix(500))")
             let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

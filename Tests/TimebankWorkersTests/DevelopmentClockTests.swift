@@ -79,7 +79,7 @@ extension BankSuites {
                 #expect(try await bank.owner.query("SELECT bank.clock_now() = now() AS real")[0].decode("real", as: Bool.self))
                 try await bank.owner.execute("RESET ROLE")
 
-                let cli = try ChildProcess.run("/usr/bin/env", ["DATABASE_URL=\(bank.database.settings.conninfoWithDatabase)",
+                let cli = try await ChildProcess.run("/usr/bin/env", ["DATABASE_URL=\(bank.database.settings.conninfoWithDatabase)",
                                                                  ClientExample.timebank, "clock", "advance", "2h"])
                 #expect(cli.status != 0)
                 #expect(cli.output.contains("development clock: this database is not a development database"), "\(cli.output)")

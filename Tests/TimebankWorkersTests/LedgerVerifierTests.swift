@@ -31,7 +31,7 @@ extension BankSuites {
                 let (_, volunteer, _) = try await settledService(bank)
                 let timebank = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("timebank").path
                 let verify = ["ledger", "verify", "--database-url", bank.database.settings.conninfoWithDatabase]
-                let clean = try ChildProcess.run(timebank, verify)
+                let clean = try await ChildProcess.run(timebank, verify)
                 #expect(clean.status == 0, "\(clean.output)")
                 #expect(clean.output.contains("the ledger verifies"))
 
@@ -39,7 +39,7 @@ extension BankSuites {
                 let problems = try await bank.ledgerProblems()
                 #expect(problems.first?.hasPrefix("L4 ") == true, "\(problems)")
                 #expect(problems.first?.contains("credits 0/90") == true, "\(problems)")
-                let broken = try ChildProcess.run(timebank, verify)
+                let broken = try await ChildProcess.run(timebank, verify)
                 #expect(broken.status == 1, "\(broken.output)")
                 #expect(broken.output.contains("BROKEN L4 account totals equal the sums of their transfers: account"))
             }
