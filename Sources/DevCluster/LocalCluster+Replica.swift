@@ -21,33 +21,36 @@ extension LocalCluster {
     @discardableResult
     public func startReplica() async throws -> String {
         let primaryURL = try await start()
+        // pg_basebackup and `pg_ctl start -w` take seconds: off the cooperative pool (ChildProcess.offThePool).
         let replica = self.replica
-        let tools = try tools()
-        if !replica.isInitialized {
-            guard let primaryPort = port else { throw ClusterError("the primary has no port: \(primaryURL)") }
-            try FileManager.default.createDirectory(at: replica.home, withIntermediateDirectories: true)
-            try tools.prepareOwnedDirectory(replica.home)
-            let chosenPort = try Self.freeLoopbackPort()
-            // -R: standby.signal and primary_conninfo; -X stream: the WAL of the copy comes along; -c fast: checkpoint now.
-            try tools.run("pg_basebackup", [
-                "-D", replica.dataDirectory.path, "-h", "127.0.0.1", "-p", String(primaryPort), "-U", superuser,
-                "-R", "-X", "stream", "-c", "fast",
-            ])
-            let auto = replica.dataDirectory.appendingPathComponent("postgresql.auto.conf")
-            let copied = (try? String(contentsOf: auto, encoding: .utf8)) ?? ""
-            try tools.writeOwnedFile(auto, copied + """
+        try await ChildProcess.offThePool { [self] in
+            let tools = try tools()
+            if !replica.isInitialized {
+                guard let primaryPort = port else { throw ClusterError("the primary has no port: \(primaryURL)") }
+                try FileManager.default.createDirectory(at: replica.home, withIntermediateDirectories: true)
+                try tools.prepareOwnedDirectory(replica.home)
+                let chosenPort = try Self.freeLoopbackPort()
+                // -R: standby.signal and primary_conninfo; -X stream: the WAL of the copy comes along; -c fast: checkpoint now.
+                try tools.run("pg_basebackup", [
+                    "-D", replica.dataDirectory.path, "-h", "127.0.0.1", "-p", String(primaryPort), "-U", superuser,
+                    "-R", "-X", "stream", "-c", "fast",
+                ])
+                let auto = replica.dataDirectory.appendingPathComponent("postgresql.auto.conf")
+                let copied = (try? String(contentsOf: auto, encoding: .utf8)) ?? ""
+                try tools.writeOwnedFile(auto, copied + """
 
-                # ---- timebank local replica (timebank db start --replica) ----
-                port = \(chosenPort)
-                hot_standby = on
+                    # ---- timebank local replica (timebank db start --replica) ----
+                    port = \(chosenPort)
+                    hot_standby = on
 
-                """)
-            try "\(chosenPort)\n".write(to: replica.home.appendingPathComponent("port"), atomically: true, encoding: .utf8)
-            logger.info("created a streaming replica of the local cluster", metadata: ["data": "\(replica.dataDirectory.path)", "port": "\(chosenPort)"])
-        }
-        if try !replica.isRunning() {
-            try tools.run("pg_ctl", ["start", "-D", replica.dataDirectory.path, "-l", replica.logFile.path, "-w", "-t", "60", "-s"])
-            logger.info("started the local replica", metadata: ["data": "\(replica.dataDirectory.path)"])
+                    """)
+                try "\(chosenPort)\n".write(to: replica.home.appendingPathComponent("port"), atomically: true, encoding: .utf8)
+                logger.info("created a streaming replica of the local cluster", metadata: ["data": "\(replica.dataDirectory.path)", "port": "\(chosenPort)"])
+            }
+            if try !replica.isRunning() {
+                try tools.run("pg_ctl", ["start", "-D", replica.dataDirectory.path, "-l", replica.logFile.path, "-w", "-t", "60", "-s"])
+                logger.info("started the local replica", metadata: ["data": "\(replica.dataDirectory.path)"])
+            }
         }
         return replica.url!
     }
