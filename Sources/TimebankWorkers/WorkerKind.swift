@@ -79,7 +79,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
     /// The job kinds its registry runs (for `--help`).
     public var jobKinds: [String] {
         let handled: [String] = switch self {
-        case .settlement: [SettleHandler.kind, LedgerSnapshotHandler.kind]
+        case .settlement: [SettleHandler.kind, LedgerSnapshotHandler.kind, PartitionMaintenanceHandler.kind]
         case .notification: ["notify.dispatch", DeliverHandler.kind, SupervisionScan.kind]
         case .insuranceClaim: [ClaimSendHandler.kind, RegistryExportHandler.kind, ClaimStateSampler.kind]
         default: []
@@ -89,11 +89,11 @@ public enum WorkerKind: String, CaseIterable, Sendable {
 
     /// The jobs it enqueues once per period (R21's supervision scan; the
     /// claims gauge; R24's daily export to Volunteer Beijing; the daily
-    /// balance snapshots), run by its executables; the tests' in-process
+    /// balance snapshots and the monthly partitions), run by its executables; the tests' in-process
     /// workers and the demo leave them out.
     public var periodicJobs: [PeriodicJob] {
         switch self {
-        case .settlement: [LedgerSnapshotHandler.periodic]
+        case .settlement: [LedgerSnapshotHandler.periodic, PartitionMaintenanceHandler.periodic]
         case .notification: [SupervisionScan.periodic]
         case .insuranceClaim: [RegistryExportHandler.periodic, ClaimStateSampler.periodic]
         default: []
@@ -109,6 +109,7 @@ public enum WorkerKind: String, CaseIterable, Sendable {
         case .settlement:
             registry.register(SettleHandler())
             registry.register(LedgerSnapshotHandler())
+            registry.register(PartitionMaintenanceHandler())
         case .notification:
             let runtime = try runtime ?? WorkerRuntime()
             registry.register(kind: "notify.dispatch") { (batch: MessageBatch, context) in

@@ -134,7 +134,7 @@ import TimebankWorkers
     }
 
     @Test func theSettlementWorkersDailyJobTakesTheSnapshotsAndNoOtherLoginMayOrChangesThem() async throws {
-        #expect(WorkerKind.settlement.periodicJobs.map(\.kind) == [LedgerSnapshotHandler.kind])
+        #expect(WorkerKind.settlement.periodicJobs.map(\.kind).contains(LedgerSnapshotHandler.kind))
         #expect(WorkerKind.settlement.jobKinds.contains("ledger.snapshot"))
         try await Bank.with(workers: false) { bank in
             _ = try await CityGenerator.generate(bank.owner, CityGenerator.Scale(months: 1, services: 200))

@@ -132,6 +132,8 @@ GRANT EXECUTE ON FUNCTION bank.settlement_open_account(bigint), bank.settlement_
 -- ...and the daily balance snapshots (ledger.snapshot, issue 18): derived
 -- from the transfers it wrote, checked by ledger verify --full.
 GRANT EXECUTE ON FUNCTION bank.take_balance_snapshots(date) TO timebank_settlement;
+-- Issue 18: the monthly partitions, created ahead and expired by the settlement worker's daily job.
+GRANT EXECUTE ON FUNCTION bank.maintain_monthly_partitions(timestamptz) TO timebank_settlement;
 
 -- notification-worker: the outbox, the supervision scan (R21), and a phone
 -- number at send time for a channel that sends it (R23).

@@ -30,9 +30,11 @@ BEGIN
           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname IN ('jobs', 'bank', 'api', 'reporting') AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
            AND c.relowner <> owner_oid
-           AND NOT EXISTS (SELECT 1 FROM pg_depend d
+           -- (A partition depends on its partitioned table too, and a partitioned table on its own
+           -- columns, but each has an owner of its own: only sequences follow their table.)
+           AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d
                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')
-                              AND d.refclassid = 'pg_class'::regclass)
+                              AND d.refclassid = 'pg_class'::regclass))
         UNION ALL
         -- Enums, domains, ranges (their array and multirange types follow them).
         SELECT format('ALTER TYPE %s OWNER TO timebank_owner', t.oid::regtype)

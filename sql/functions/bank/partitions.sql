@@ -1,0 +1,90 @@
+-- bank: the monthly partitions of the append-only history (the design is
+-- in sql/migrations/0034): each month's partition created months ahead,
+-- rows that landed in the DEFAULT partition moved into their month's, and
+-- the months past a table's retention dropped. Run daily by the settlement
+-- worker's partitions.maintain job, and by `timebank db partitions`.
+
+-- The instant a month (Beijing time) starts, for the month holding `at`
+-- moved by `months`.
+CREATE OR REPLACE FUNCTION bank.month_start(at timestamptz, months integer DEFAULT 0) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (date_trunc('month', at AT TIME ZONE 'Asia/Shanghai') + months * interval '1 month') AT TIME ZONE 'Asia/Shanghai';
+
+-- The partitions of the registered tables: their bounds (NULL below for
+-- the history, both NULL for the DEFAULT partition) and their size.
+CREATE OR REPLACE FUNCTION bank.monthly_partitions()
+RETURNS TABLE (table_name text, partition_name text, from_time timestamptz, to_time timestamptz, is_default boolean, estimated_rows bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.table_name, c.oid::regclass::text,
+           (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\)'))[1]::timestamptz,
+           (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz,
+           pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT',
+           greatest(c.reltuples, 0)::bigint
+      FROM bank.monthly_partitioned_table t
+      JOIN pg_inherits i ON i.inhparent = t.table_name::regclass
+      JOIN pg_class c ON c.oid = i.inhrelid
+     ORDER BY t.table_name, 5, 3 NULLS FIRST
+$$;
+
+-- Creates each registered table's partitions from the month of `at` to
+-- months_ahead after it (moving into a new one the rows of its month that
+-- the DEFAULT partition took meanwhile), and drops whole months older than
+-- retain_months before the month of `at`. Returns what it did, a row per
+-- partition created, filled or dropped. Idempotent: a second run the same
+-- day does nothing. Each new partition is made as a table of its own and
+-- then attached, which locks the partitioned table only against other
+-- changes of its partitions (SHARE UPDATE EXCLUSIVE), not against inserts
+-- and reads; lock_timeout bounds any wait, and a run that gave up is
+-- tried again (it is a job).
+CREATE OR REPLACE FUNCTION bank.maintain_monthly_partitions(at timestamptz DEFAULT now())
+RETURNS TABLE (table_name text, partition_name text, action text, moved_rows bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t bank.monthly_partitioned_table;
+    p record;
+    month_from timestamptz;
+    month_to timestamptz;
+    unplanned text;
+    name text;
+    moved bigint;
+BEGIN
+    SET LOCAL lock_timeout = '5s';
+    IF at IS NULL THEN
+        PERFORM bank.refuse('at', 'partitions', 'the moment to maintain the partitions for is required');
+    END IF;
+    FOR t IN SELECT * FROM bank.monthly_partitioned_table ORDER BY 1 LOOP
+        unplanned := t.table_name || '_unplanned';
+        FOR m IN 0..t.months_ahead LOOP
+            month_from := bank.month_start(at, m);
+            month_to := bank.month_start(at, m + 1);
+            -- Before monthly_from, the history partition holds every time.
+            CONTINUE WHEN month_from < t.monthly_from;
+            name := format('%s_y%sm%s', t.table_name, to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'YYYY'),
+                           to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'MM'));
+            CONTINUE WHEN to_regclass(name) IS NOT NULL;
+            EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name, t.table_name);
+            -- Rows of this month that found no partition: into it, before it is attached (the
+            -- DEFAULT partition must hold none of the new partition's range by then).
+            EXECUTE format('WITH gone AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %s SELECT * FROM gone',
+                           unplanned, t.key_column, t.key_column, name)
+                USING month_from, month_to;
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', t.table_name, name, month_from, month_to);
+            EXECUTE format('COMMENT ON TABLE %s IS %L', name,
+                           format('%s of the month from %s to %s (Beijing time).', t.table_name, month_from, month_to));
+            table_name := t.table_name; partition_name := name; action := 'created'; moved_rows := moved;
+            RETURN NEXT;
+        END LOOP;
+        CONTINUE WHEN t.retain_months IS NULL;
+        -- Whole months ended before the first month kept; the DEFAULT partition is never dropped.
+        FOR p IN SELECT * FROM bank.monthly_partitions() mp
+                  WHERE mp.table_name = t.table_name AND NOT mp.is_default
+                    AND mp.to_time <= bank.month_start(at, -t.retain_months) LOOP
+            EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', t.table_name, p.partition_name);
+            EXECUTE format('DROP TABLE %s', p.partition_name);
+            table_name := t.table_name; partition_name := p.partition_name; action := 'dropped'; moved_rows := NULL;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END
+$$;
