@@ -44,7 +44,9 @@ extension BankSuites {
                     .decode("k", as: String.self) == "p")
                 #expect(try await bank.count("bank.service_event_history WHERE service_id = $1", [service]) >= 2)
 
-                let created = try await bank.owner.query("SELECT partition_name, action FROM bank.maintain_monthly_partitions(now())")
+                let created = try await bank.owner.query("""
+                    SELECT partition_name, action FROM bank.maintain_monthly_partitions(now()) WHERE table_name = 'bank.service_event'
+                    """)
                 #expect(created.count == 3, "months ahead of this one: \(created.count)")
                 #expect(try created.allSatisfy { try $0.decode("action", as: String.self) == "created" })
                 #expect(try await bank.owner.query("SELECT * FROM bank.maintain_monthly_partitions(now())").isEmpty, "idempotent")
@@ -68,6 +70,7 @@ extension BankSuites {
                 // Its month made (the job run two years on): the row moved in, nothing lost or doubled.
                 let made = try await bank.owner.query("""
                     SELECT partition_name, moved_rows FROM bank.maintain_monthly_partitions(bank.month_start(now(), 24))
+                     WHERE table_name = 'bank.service_event'
                     """)
                 #expect(try made.map { try $0.decode("moved_rows", as: Int64.self) }.reduce(0, +) == 1)
                 #expect(try await Self.partitionOf(bank, eventAt: later).hasPrefix("bank.service_event_y"))
@@ -100,6 +103,60 @@ extension BankSuites {
                 #expect(dropped.count == 2 && dropped.contains("bank.service_event_history"), "\(dropped)")
                 #expect(try await bank.count("bank.service_event") == 2, "months 2 and 3 kept")
                 #expect(try await bank.count("pg_class WHERE relname = 'service_event_unplanned'") == 1, "the DEFAULT partition is never dropped")
+            }
+        }
+
+        /// A message and its attempts are in its month's partitions (0035), move
+        /// together out of the DEFAULT partitions when the month is made, and are
+        /// dropped together once older than the outbox's 13 months; a second
+        /// success on a channel is still recorded once.
+        @Test func aMessageAndItsAttemptsShareTheirMonthMoveTogetherAndExpireTogether() async throws {
+            try await Bank.with(workers: false) { bank in
+                _ = try await bank.owner.query("SELECT * FROM bank.maintain_monthly_partitions(now())")
+                // A message (to the supervisors: no person needed) now, and one two years on.
+                func message(at: String) async throws -> Int64 {
+                    try await bank.owner.query("""
+                        INSERT INTO bank.message (template, recipient_kind, created_at, deliver_after)
+                        VALUES ('alert_raised', 'supervisors', $1::timestamptz, $1::timestamptz) RETURNING id
+                        """, [at])[0].decode("id", as: Int64.self)
+                }
+                func attempt(_ id: Int64, _ outcome: String) async throws {
+                    try await bank.owner.execute("SELECT bank.record_delivery_attempt($1, 'desk', now(), 5, 200, $2, 'ok', 'test')", [id, outcome])
+                }
+                func partitions(_ id: Int64) async throws -> [String] {
+                    let row = try await bank.owner.query("""
+                        SELECT (SELECT tableoid::regclass::text FROM bank.message WHERE id = $1) AS m,
+                               (SELECT string_agg(DISTINCT tableoid::regclass::text, ',') FROM bank.delivery_attempt WHERE message_id = $1) AS a
+                        """, [id])[0]
+                    return [try row.decode("m", as: String.self), try row.decode("a", as: String.self)]
+                }
+                let now = try await bank.owner.query("SELECT now()::text AS t")[0].decode("t", as: String.self)
+                let later = try await bank.owner.query("SELECT (bank.month_start(now(), 24) + interval '2 days')::text AS t")[0].decode("t", as: String.self)
+                let current = try await message(at: now), future = try await message(at: later)
+                for id in [current, future] {
+                    try await attempt(id, "retry")
+                    try await attempt(id, "delivered")
+                    try await attempt(id, "delivered")  // a second success on the channel: recorded once
+                }
+                #expect(try await bank.count("bank.delivery_attempt WHERE outcome = 'delivered'") == 2)
+                #expect(try await partitions(current) == ["bank.message_history", "bank.delivery_attempt_history"])
+                #expect(try await partitions(future) == ["bank.message_unplanned", "bank.delivery_attempt_unplanned"])
+                // Two years on, the job makes the month: both move in, in one transaction.
+                let moved = try await bank.owner.query("""
+                    SELECT table_name, sum(moved_rows)::int AS n FROM bank.maintain_monthly_partitions(bank.month_start(now(), 24))
+                     WHERE table_name <> 'bank.service_event' GROUP BY 1 ORDER BY 1
+                    """).map { "\(try $0.decode("table_name", as: String.self)):\(try $0.decode("n", as: Int.self))" }
+                #expect(moved == ["bank.delivery_attempt:2", "bank.message:1"])
+                let month = try await bank.owner.query("""
+                    SELECT to_char(bank.month_start(now(), 24) AT TIME ZONE 'Asia/Shanghai', 'YYYY"m"MM') AS m
+                    """)[0].decode("m", as: String.self)
+                #expect(try await partitions(future) == ["bank.message_y\(month)", "bank.delivery_attempt_y\(month)"])
+                // Retention, as of two years on: the history (this month's message) is older than 13 months.
+                #expect(try await bank.count("bank.message WHERE id = $1", [current]) == 0)
+                #expect(try await bank.count("bank.message WHERE id = $1", [future]) == 1)
+                #expect(try await bank.count("bank.delivery_attempt WHERE message_id = $1", [future]) == 2)
+                #expect(try await bank.count("pg_class WHERE relname IN ('message_history', 'delivery_attempt_history')") == 0)
+                #expect(try await bank.count("pg_class WHERE relname = 'service_event_history'") == 1, "service events are kept")
             }
         }
 
@@ -137,7 +194,8 @@ extension BankSuites {
             try await Bank.with(workers: false) { bank in
                 _ = try await bank.owner.query("SELECT * FROM bank.maintain_monthly_partitions(now())")
                 let month = try await bank.owner.query("""
-                    SELECT partition_name FROM bank.monthly_partitions() WHERE partition_name ~ '_y' ORDER BY from_time LIMIT 1
+                    SELECT partition_name FROM bank.monthly_partitions()
+                     WHERE table_name = 'bank.service_event' AND partition_name ~ '_y' ORDER BY from_time LIMIT 1
                     """)[0].decode("partition_name", as: String.self)
                 try await bank.asLogin(memberOf: ["timebank_settlement"]) { connection in
                     #expect(try await connection.query("SELECT count(*) AS n FROM bank.maintain_monthly_partitions(now())")[0]
@@ -168,7 +226,7 @@ extension BankSuites {
             try await Bank.with { bank in
                 try await bank.owner.execute("SELECT jobs.enqueue('partitions.maintain', '{}'::jsonb, 'settlement')")
                 try await bank.eventually("(SELECT count(*) FROM jobs.job WHERE kind = 'partitions.maintain' AND state = 'completed') = 1")
-                #expect(try await bank.count("bank.monthly_partitions() WHERE partition_name ~ '_y'") == 3)
+                #expect(try await bank.count("bank.monthly_partitions() WHERE partition_name ~ '_y'") == 3 * 3, "three tables, three months ahead")
             }
         }
     }

@@ -62,10 +62,13 @@ COMMENT ON VIEW bank.reporting_detail_read_gaps IS 'R23: numbers missing from ba
 CREATE OR REPLACE VIEW bank.failed_delivery AS
 SELECT m.id AS message_id, m.template, m.recipient_kind, a.channel, a.outcome AS last_outcome, a.http_status, a.answer,
        a.started_at AS last_attempt_at,
-       (SELECT count(*) FROM bank.delivery_attempt c WHERE c.message_id = m.id AND c.channel = a.channel)::integer AS attempts
+       (SELECT count(*) FROM bank.delivery_attempt c
+         WHERE c.message_id = m.id AND c.message_created_at = m.created_at AND c.channel = a.channel)::integer AS attempts
   FROM bank.message m
+  -- A message's attempts are in its month's partition (message_created_at, 0035).
   JOIN LATERAL (SELECT DISTINCT ON (d.channel) d.channel, d.outcome, d.http_status, d.answer, d.started_at
-                  FROM bank.delivery_attempt d WHERE d.message_id = m.id ORDER BY d.channel, d.id DESC) a ON true
+                  FROM bank.delivery_attempt d WHERE d.message_id = m.id AND d.message_created_at = m.created_at
+                 ORDER BY d.channel, d.id DESC) a ON true
   LEFT JOIN LATERAL (SELECT j.state FROM jobs.job j
                       WHERE j.kind = 'notify.deliver' AND j.unique_key = 'deliver:' || m.id ORDER BY j.id DESC LIMIT 1) j ON true
  WHERE a.outcome = 'failed' OR (a.outcome = 'retry' AND j.state IN ('discarded', 'cancelled'));

@@ -271,10 +271,10 @@ enum CitySQL {
                        jsonb_build_object('service_id', service_id, 'minutes', served, 'coins', round(served / 60.0, 2))
                   FROM city_plan
             ) m ORDER BY created_at, person_id
-            RETURNING id, deliver_after
+            RETURNING id, deliver_after, created_at
         )
-        INSERT INTO bank.delivery_attempt (message_id, channel, started_at, latency_ms, http_status, outcome, worker)
-        SELECT id, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
+        INSERT INTO bank.delivery_attempt (message_id, message_created_at, channel, started_at, latency_ms, http_status, outcome, worker)
+        SELECT id, created_at, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
         """,
     ]
 
@@ -307,10 +307,10 @@ enum CitySQL {
             SELECT 'gift_received', 'person', relative_id, jsonb_build_object('minutes', 60, 'coins', round(60 / 60.0, 2)),
                    at + interval '1 second', at + interval '1 second'
               FROM planned ORDER BY transfer_id
-            RETURNING id, deliver_after
+            RETURNING id, deliver_after, created_at
         )
-        INSERT INTO bank.delivery_attempt (message_id, channel, started_at, latency_ms, http_status, outcome, worker)
-        SELECT id, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
+        INSERT INTO bank.delivery_attempt (message_id, message_created_at, channel, started_at, latency_ms, http_status, outcome, worker)
+        SELECT id, created_at, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
         """,
         """
         WITH planned AS (
@@ -379,10 +379,10 @@ enum CitySQL {
             SELECT 'milestone_reached', 'person', person_id, jsonb_build_object('milestone', milestone, 'coins', earned_minutes / 60),
                    reached_at, reached_at
               FROM reached ORDER BY reached_at, person_id
-            RETURNING id, deliver_after
+            RETURNING id, deliver_after, created_at
         )
-        INSERT INTO bank.delivery_attempt (message_id, channel, started_at, latency_ms, http_status, outcome, worker)
-        SELECT id, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
+        INSERT INTO bank.delivery_attempt (message_id, message_created_at, channel, started_at, latency_ms, http_status, outcome, worker)
+        SELECT id, created_at, 'sms', deliver_after + interval '1 second', 40 + id % 160, 200, 'delivered', 'notification-worker' FROM messages ORDER BY id
         """,
         // The finished jobs the job engine still keeps (a week's): each
         // request's step, each service's settlement, each message's delivery

@@ -26,16 +26,36 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY t.table_name, 5, 3 NULLS FIRST
 $$;
 
+-- The registered tables, those that other registered tables' foreign keys
+-- reference last (the outbox after its delivery attempts): rank 0 for a
+-- table nothing references.
+CREATE OR REPLACE FUNCTION bank.monthly_partitioned_tables_referencing_first()
+RETURNS SETOF bank.monthly_partitioned_table
+LANGUAGE sql STABLE AS $$
+    SELECT r.* FROM bank.monthly_partitioned_table r
+     ORDER BY (SELECT count(*) FROM pg_constraint c
+                WHERE c.contype = 'f' AND c.confrelid = r.table_name::regclass AND c.conrelid <> c.confrelid AND c.conparentid = 0),
+              r.table_name
+$$;
+
 -- Creates each registered table's partitions from the month of `at` to
 -- months_ahead after it (moving into a new one the rows of its month that
 -- the DEFAULT partition took meanwhile), and drops whole months older than
 -- retain_months before the month of `at`. Returns what it did, a row per
--- partition created, filled or dropped. Idempotent: a second run the same
--- day does nothing. Each new partition is made as a table of its own and
--- then attached, which locks the partitioned table only against other
--- changes of its partitions (SHARE UPDATE EXCLUSIVE), not against inserts
--- and reads; lock_timeout bounds any wait, and a run that gave up is
--- tried again (it is a job).
+-- partition created or dropped. Idempotent: a second run the same day
+-- does nothing. Each new partition is made as a table of its own and then
+-- attached, which locks the partitioned table only against other changes
+-- of its partitions (SHARE UPDATE EXCLUSIVE), not against inserts and
+-- reads; lock_timeout bounds any wait, and a run that gave up is tried
+-- again (it is a job).
+--
+-- Rows moved out of a DEFAULT partition: a foreign key into a partitioned
+-- table is checked partition by partition, so a referenced row (a message)
+-- may leave its partition only while no row references it. Hence two
+-- passes: every new table made and filled, the referencing tables' first
+-- (a month's attempts leave the DEFAULT partition before their messages);
+-- then every one attached, the referenced tables' first (the messages'
+-- month is there when their attempts' month is checked against it).
 CREATE OR REPLACE FUNCTION bank.maintain_monthly_partitions(at timestamptz DEFAULT now())
 RETURNS TABLE (table_name text, partition_name text, action text, moved_rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -44,16 +64,19 @@ DECLARE
     p record;
     month_from timestamptz;
     month_to timestamptz;
-    unplanned text;
     name text;
     moved bigint;
+    made_tables text[] := '{}';
+    made_names text[] := '{}';
+    made_from timestamptz[] := '{}';
+    made_to timestamptz[] := '{}';
+    made_moved bigint[] := '{}';
 BEGIN
     SET LOCAL lock_timeout = '5s';
     IF at IS NULL THEN
         PERFORM bank.refuse('at', 'partitions', 'the moment to maintain the partitions for is required');
     END IF;
-    FOR t IN SELECT * FROM bank.monthly_partitioned_table ORDER BY 1 LOOP
-        unplanned := t.table_name || '_unplanned';
+    FOR t IN SELECT * FROM bank.monthly_partitioned_tables_referencing_first() LOOP
         FOR m IN 0..t.months_ahead LOOP
             month_from := bank.month_start(at, m);
             month_to := bank.month_start(at, m + 1);
@@ -63,20 +86,26 @@ BEGIN
                            to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'MM'));
             CONTINUE WHEN to_regclass(name) IS NOT NULL;
             EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name, t.table_name);
-            -- Rows of this month that found no partition: into it, before it is attached (the
-            -- DEFAULT partition must hold none of the new partition's range by then).
+            -- Rows of this month that found no partition: into it (the DEFAULT partition
+            -- must hold none of the new partition's range when it is attached).
             EXECUTE format('WITH gone AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %s SELECT * FROM gone',
-                           unplanned, t.key_column, t.key_column, name)
+                           t.table_name || '_unplanned', t.key_column, t.key_column, name)
                 USING month_from, month_to;
             GET DIAGNOSTICS moved = ROW_COUNT;
-            EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', t.table_name, name, month_from, month_to);
-            EXECUTE format('COMMENT ON TABLE %s IS %L', name,
-                           format('%s of the month from %s to %s (Beijing time).', t.table_name, month_from, month_to));
-            table_name := t.table_name; partition_name := name; action := 'created'; moved_rows := moved;
-            RETURN NEXT;
+            made_tables := made_tables || t.table_name; made_names := made_names || name;
+            made_from := made_from || month_from; made_to := made_to || month_to; made_moved := made_moved || moved;
         END LOOP;
-        CONTINUE WHEN t.retain_months IS NULL;
-        -- Whole months ended before the first month kept; the DEFAULT partition is never dropped.
+    END LOOP;
+    FOR i IN REVERSE coalesce(array_length(made_names, 1), 0)..1 LOOP
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%L) TO (%L)', made_tables[i], made_names[i], made_from[i], made_to[i]);
+        EXECUTE format('COMMENT ON TABLE %s IS %L', made_names[i],
+                       format('%s of the month from %s to %s (Beijing time).', made_tables[i], made_from[i], made_to[i]));
+        table_name := made_tables[i]; partition_name := made_names[i]; action := 'created'; moved_rows := made_moved[i];
+        RETURN NEXT;
+    END LOOP;
+    -- Expired months, referencing tables first (a month of delivery attempts before its
+    -- month of messages); the DEFAULT partition is never dropped.
+    FOR t IN SELECT * FROM bank.monthly_partitioned_tables_referencing_first() r WHERE r.retain_months IS NOT NULL LOOP
         FOR p IN SELECT * FROM bank.monthly_partitions() mp
                   WHERE mp.table_name = t.table_name AND NOT mp.is_default
                     AND mp.to_time <= bank.month_start(at, -t.retain_months) LOOP

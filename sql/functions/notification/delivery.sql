@@ -7,9 +7,11 @@ CREATE OR REPLACE FUNCTION bank.record_delivery_attempt(message_id bigint, chann
                                              http_status integer, outcome text, answer text, worker text)
 RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO bank.delivery_attempt (message_id, channel, started_at, latency_ms, http_status, outcome, answer, worker)
-    VALUES (message_id, channel, started_at, latency_ms, http_status, outcome, left(answer, 500), worker)
-    ON CONFLICT (message_id, channel) WHERE outcome = 'delivered' DO NOTHING
+    -- In its message's month (0035): an unknown message leaves it NULL, which is refused.
+    INSERT INTO bank.delivery_attempt (message_id, message_created_at, channel, started_at, latency_ms, http_status, outcome, answer, worker)
+    VALUES (message_id, (SELECT m.created_at FROM bank.message m WHERE m.id = record_delivery_attempt.message_id),
+            channel, started_at, latency_ms, http_status, outcome, left(answer, 500), worker)
+    ON CONFLICT (message_id, channel, message_created_at) WHERE outcome = 'delivered' DO NOTHING
 $$;
 
 -- An operator sends a message again (`timebank deliveries retry`): the
@@ -63,7 +65,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
                 THEN bank.personal_data_decrypt(p.phone_encrypted) END,
            m.service_id IS NULL OR EXISTS (SELECT 1 FROM bank.service s WHERE s.id = m.service_id AND s.status = 'booked'),
            ARRAY(SELECT DISTINCT a.channel FROM bank.delivery_attempt a
-                  WHERE a.message_id = m.id
+                  WHERE a.message_id = m.id AND a.message_created_at = m.created_at
                     AND (a.outcome IN ('delivered', 'obsolete')
                          OR a.outcome = 'failed' AND a.started_at > coalesce(m.retried_at, '-infinity'))
                   ORDER BY 1)
