@@ -3,6 +3,7 @@ import PostgresClient
 import TestSupport
 import Testing
 import TimebankDatabase
+import TimebankOperations
 import TimebankWorkers
 
 /// Issue 18, item 4: the append-only history in monthly partitions
@@ -157,6 +158,22 @@ extension BankSuites {
                 #expect(try await bank.count("bank.delivery_attempt WHERE message_id = $1", [future]) == 2)
                 #expect(try await bank.count("pg_class WHERE relname IN ('message_history', 'delivery_attempt_history')") == 0)
                 #expect(try await bank.count("pg_class WHERE relname = 'service_event_history'") == 1, "service events are kept")
+            }
+        }
+
+        /// A generated city's past months are partitions of their own (its
+        /// history partitions empty), as a city's own database would have them.
+        @Test func aGeneratedCityKeepsEachPastMonthInItsOwnPartition() async throws {
+            try await Bank.with(workers: false) { bank in
+                _ = try await CityGenerator.generate(bank.owner, CityGenerator.Scale(months: 2, services: 200))
+                for table in ["service_event", "message", "delivery_attempt"] {
+                    #expect(try await bank.count("bank.\(table)_history") == 0, "\(table)")
+                    #expect(try await bank.count("bank.\(table)_unplanned") == 0, "\(table)")
+                    let months = try await bank.owner.query(
+                        "SELECT count(DISTINCT tableoid) AS n FROM bank.\(table)")[0].decode("n", as: Int.self)
+                    #expect(months >= 2, "\(table): \(months) partitions hold rows")
+                }
+                #expect(try await bank.ledgerProblems().isEmpty)
             }
         }
 

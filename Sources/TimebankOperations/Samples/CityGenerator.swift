@@ -63,6 +63,11 @@ public enum CityGenerator {
     ) async throws -> Counts {
         // A bulk load's session: few commits, each large; sorts and hashes in memory.
         try await connection.executeScript("SET synchronous_commit = off; SET work_mem = '256MB'; SET maintenance_work_mem = '512MB'")
+        // Its months in partitions of their own (issue 18), from its first month, as a city's own history would be.
+        _ = try await connection.query("""
+            SELECT (SELECT count(*) FROM bank.start_monthly_partitions_at(bank.month_start(now(), -$1::int))) AS moved,
+                   (SELECT count(*) FROM bank.maintain_monthly_partitions(now())) AS made
+            """, [scale.months])
         try await connection.transaction { connection in
             _ = try connection.query("SET LOCAL session_replication_role = replica")
             _ = try connection.query(CitySQL.parameters, [scale.months, scale.services, scale.elders, scale.volunteers])

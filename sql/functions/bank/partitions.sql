@@ -38,8 +38,8 @@ LANGUAGE sql STABLE AS $$
               r.table_name
 $$;
 
--- Creates each registered table's partitions from the month of `at` to
--- months_ahead after it (moving into a new one the rows of its month that
+-- Creates each registered table's missing partitions up to months_ahead
+-- after the month of `at` (moving into a new one the rows of its month that
 -- the DEFAULT partition took meanwhile), and drops whole months older than
 -- retain_months before the month of `at`. Returns what it did, a row per
 -- partition created or dropped. Idempotent: a second run the same day
@@ -77,10 +77,11 @@ BEGIN
         PERFORM bank.refuse('at', 'partitions', 'the moment to maintain the partitions for is required');
     END IF;
     FOR t IN SELECT * FROM bank.monthly_partitioned_tables_referencing_first() LOOP
-        FOR m IN 0..t.months_ahead LOOP
+        -- Every month missing from monthly_from (before it, the history partition holds every
+        -- time) or the first month kept, whichever is later, to months_ahead after `at`.
+        FOR m IN -least(coalesce(t.retain_months, 1200), 1200)..t.months_ahead LOOP
             month_from := bank.month_start(at, m);
             month_to := bank.month_start(at, m + 1);
-            -- Before monthly_from, the history partition holds every time.
             CONTINUE WHEN month_from < t.monthly_from;
             name := format('%s_y%sm%s', t.table_name, to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'YYYY'),
                            to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'MM'));
@@ -114,6 +115,36 @@ BEGIN
             table_name := t.table_name; partition_name := p.partition_name; action := 'dropped'; moved_rows := NULL;
             RETURN NEXT;
         END LOOP;
+    END LOOP;
+END
+$$;
+
+-- Moves the start of monthly partitions back to the month of `since`, on
+-- tables whose history partition is still empty: a new city's database,
+-- or one filled from an older system's records (city-bench's generator),
+-- gets its past months as partitions of their own instead of one history.
+-- The history partition is re-attached for the times before that month;
+-- bank.maintain_monthly_partitions then creates the months since. Returns
+-- the tables moved. The owner's alone (no application role executes it).
+CREATE OR REPLACE FUNCTION bank.start_monthly_partitions_at(since timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t bank.monthly_partitioned_table;
+    history text;
+    empty boolean;
+BEGIN
+    IF since IS NULL THEN
+        PERFORM bank.refuse('since', 'partitions', 'the first month to partition is required');
+    END IF;
+    FOR t IN SELECT * FROM bank.monthly_partitioned_table WHERE monthly_from > bank.month_start(since) ORDER BY 1 LOOP
+        history := t.table_name || '_history';
+        EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s)', history) INTO empty;
+        CONTINUE WHEN NOT empty;
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', t.table_name, history);
+        EXECUTE format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (MINVALUE) TO (%L)', t.table_name, history, bank.month_start(since));
+        UPDATE bank.monthly_partitioned_table r SET monthly_from = bank.month_start(since) WHERE r.table_name = t.table_name;
+        RETURN NEXT t.table_name;
     END LOOP;
 END
 $$;
