@@ -46,9 +46,12 @@ struct LeaseRenewal: Service {
         await Maintenance.every(lease / 3, "lease renewal", logger: logger) { try await renew() }
     }
 
-    func renew() async throws {
+    /// Renews what this worker holds; returns it.
+    @discardableResult
+    func renew() async throws -> [Int64] {
         let held = await heldJobs()
         try await JobStore.renewLeases(connection, worker: worker, jobs: held, lease: lease)
+        return held
     }
 }
 
@@ -65,8 +68,9 @@ struct Rescue: Service {
 
     func run() async {
         await Maintenance.every(interval, "rescue", logger: logger) {
-            try await renewal.renew()
-            let rescued = try await JobStore.rescue(connection)
+            let held = try await renewal.renew()
+            // And never what it holds, however long it stalled since renewing (jobs.rescue).
+            let rescued = try await JobStore.rescue(connection, worker: renewal.worker, held: held)
             metrics.rescued(rescued.count)
             // One line: how many, and a sample (issue 16: every id on one line ran to a kilobyte).
             if !rescued.isEmpty {

@@ -59,7 +59,7 @@ $owner$;
 GRANT EXECUTE ON FUNCTION jobs.claim(text, integer, text, interval),
     jobs.record(bigint[], integer[], text[], timestamptz[], text[], text), jobs.complete(bigint[], integer[], text),
     jobs.record_and_claim(bigint[], integer[], text[], timestamptz[], text[], text, integer, text, interval),
-    jobs.renew_leases(text, bigint[], interval), jobs.rescue(integer), jobs.promote_due(integer), jobs.prune(interval, integer),
+    jobs.renew_leases(text, bigint[], interval), jobs.rescue(integer, text, bigint[]), jobs.promote_due(integer), jobs.prune(interval, integer),
     jobs.set_idle(text, text, boolean), jobs.forget_silent_idle_workers(), jobs.release(text),
     jobs.register_worker(text, text, text, integer, text, text[], integer), jobs.worker_heartbeat(text, bigint, bigint),
     jobs.mark_silent_workers_gone(interval), jobs.worker_stopped(text, bigint, bigint),

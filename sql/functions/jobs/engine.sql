@@ -328,7 +328,12 @@ $$;
 -- Returns jobs whose lease expired (their worker died) to be retried, or
 -- discards them when no attempt is left; the session's queues only. Safe
 -- in many workers at once: each takes the rows the others have not locked.
-CREATE OR REPLACE FUNCTION jobs.rescue(rescue_limit integer) RETURNS SETOF bigint
+-- Never the jobs the calling worker says it holds (`worker`, `held`): it
+-- renews them just before, but a process stalled between the renewal and
+-- this call (a starved machine) would otherwise find its own running job's
+-- lease expired and give it to be run twice. (A worker of the release
+-- before, calling jobs.rescue(limit), spares nothing, as it did.)
+CREATE OR REPLACE FUNCTION jobs.rescue(rescue_limit integer, worker text DEFAULT NULL, held bigint[] DEFAULT '{}') RETURNS SETOF bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed text[] := jobs.session_queues();
@@ -343,6 +348,7 @@ BEGIN
            held_by = NULL, lease_expires_at = NULL
       FROM (SELECT e.id FROM jobs.job e
              WHERE e.state = 'running' AND e.lease_expires_at < now() AND (allowed IS NULL OR e.queue = ANY(allowed))
+               AND NOT coalesce(e.held_by = worker AND e.id = ANY(held), false)
              ORDER BY e.lease_expires_at
              LIMIT rescue_limit
                FOR UPDATE SKIP LOCKED) AS expired
