@@ -115,6 +115,8 @@ extension BankSuites {
                     RETURNING id
                     """)[0].decode("id", as: Int64.self)
                 let jobsBefore = try await bank.owner.query("SELECT count(*) AS n, max(state::text) AS s FROM jobs.job")[0]
+                let settlementJob = try await bank.owner.query("SELECT min(id) AS id FROM jobs.job WHERE queue = 'settlement' AND state = 'available'")[0]
+                    .decode("id", as: Int64.self)
                 for role in ["timebank_order", "timebank_enrollment", "timebank_notification", "timebank_insurance_claim", "timebank_api"] {
                     try await bank.asLogin(memberOf: [role]) { connection in
                         try await expectRefused(connection, [
@@ -133,7 +135,21 @@ extension BankSuites {
                             "UPDATE jobs.queue_worker_role SET worker_role = '\(role)' WHERE queue = 'settlement'",
                             "INSERT INTO jobs.queue_worker_role (queue, worker_role) VALUES ('mine', '\(role)')",
                             "INSERT INTO bank.personal_data_read (person_id, staff, purpose) VALUES (1, 'x', 'y')",
+                            // Issue 18's engine statements: another queue's claim through the combined one, and
+                            // the helpers only the engine's own functions call.
+                            "SELECT id FROM jobs.record_and_claim('{}', '{}', '{}', '{}', '{}', 'settlement', 10, 'forger', '1 minute')",
+                            "SELECT jobs.commit_without_waiting()",
+                            "SELECT jobs.wake_freed_keys(ARRAY['settlement'], ARRAY['insurer:x'])",
                         ] + (role == "timebank_notification" ? [] : ["SELECT bank.release_phone(1)"]))
+                        // Its own queue's claim carrying the settlement job's "result": jobs.record's guard
+                        // leaves a job of another queue as it was (checked below with the rest).
+                        let own = try await bank.owner.query("SELECT queue FROM jobs.queue_worker_role WHERE worker_role = $1 LIMIT 1", [role])
+                        if let queue = try own.first?.decode("queue", as: String.self) {
+                            _ = try await connection.query("""
+                                SELECT count(*) FROM jobs.record_and_claim(
+                                    ARRAY[$1::bigint], ARRAY[1], ARRAY['completed'], ARRAY[now()], ARRAY[NULL]::text[], $2, 1, 'forger', '1 minute')
+                                """, [settlementJob, queue])
+                        }
                     }
                 }
                 // Run as the settlement worker itself, a step serves only its own kind of request.
