@@ -116,18 +116,52 @@ public actor Worker: Service {
         return nil
     }
 
+    /// The worker's sessions, opened and registered.
+    private struct Sessions {
+        var completer: PostgresConnection
+        var maintenance: PostgresConnection
+        var producers: [PostgresConnection]
+    }
+
+    /// Opens every session and registers the worker. Each waits for the
+    /// database as the first does: a database that goes away while the
+    /// worker starts (restarting, failing over) or lets the first session in
+    /// and refuses the next (its connection limits) is waited for, from the
+    /// first session again, instead of ending the worker. nil if stopped meanwhile.
+    private func openSessions() async throws -> Sessions? {
+        while !stopping {
+            guard let completer = try await connectWaitingForTheDatabase("completer") else { return nil }
+            var opened = [completer]
+            do {
+                try await PoolerCheck.verify(completer, configuration)
+                let maintenance = try await connect("maintenance")
+                opened.append(maintenance)
+                try await WorkerRegistry.register(maintenance, id: instanceID, host: host, configuration: configuration)
+                var producers: [PostgresConnection] = []
+                for queue in configuration.queues {
+                    producers.append(try await connect("producer \(queue)", for: .producer))
+                    opened.append(producers.last!)
+                }
+                return Sessions(completer: completer, maintenance: maintenance, producers: producers)
+            } catch let error as PostgresError where error.isTransientConnectFailure || error.kind == .connectionLost {
+                for connection in opened { await connection.close() }
+                logger.warning("the database went away while the worker started; waiting for it", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        return nil
+    }
+
     private func runUntilStopped() async throws {
-        guard let completerConnection = try await connectWaitingForTheDatabase("completer") else { return }
-        try await PoolerCheck.verify(completerConnection, configuration)
+        guard let sessions = try await openSessions() else { return }
+        let completerConnection = sessions.completer, maintenanceConnection = sessions.maintenance
         let completer = Completer(connection: completerConnection, worker: instanceID, logger: logger)
-        let maintenanceConnection = try await connect("maintenance")
-        try await WorkerRegistry.register(maintenanceConnection, id: instanceID, host: host, configuration: configuration)
         let executor = Executor(
             registry: registry, worker: instanceID, database: database, backoff: configuration.backoff, metrics: metrics, logger: logger)
         var producers: [Producer] = []
-        for queue in configuration.queues {
+        for (queue, connection) in zip(configuration.queues, sessions.producers) {
             producers.append(Producer(
-                queue: queue, connection: try await connect("producer \(queue)", for: .producer), worker: instanceID, configuration: configuration,
+                queue: queue, connection: connection, worker: instanceID, configuration: configuration,
                 executor: executor, completer: completer, tally: tally, logger: logger,
                 onCancelled: { [weak self] in await self?.beginShutdown() }))
         }

@@ -201,6 +201,31 @@ import Testing
         }
     }
 
+    /// The worker's later sessions wait for the database as its first does: a
+    /// database that lets the first in and refuses the next (here the login's
+    /// connection limit; in CI, a cluster shutting down while the worker
+    /// started) is waited for instead of ending the worker. Before, the
+    /// second session's refusal ended it ("too many connections for role").
+    @Test func aWorkerWhoseLaterSessionsAreRefusedWhileItStartsWaitsAndThenWorks() async throws {
+        try await Bank.with(workers: false) { bank in
+            let login = "late_settlement_" + UUID().uuidString.prefix(8).lowercased()
+            try await bank.owner.execute("CREATE ROLE \(login) LOGIN CONNECTION LIMIT 1 IN ROLE timebank_settlement")
+            try await WorkerProcess.killingOnFailure {
+                let worker = try WorkerProcess.start("settlement-worker", bank.database.settings.withUser(login), ["--poll-milliseconds", "200"])
+                try await Task.sleep(for: .seconds(3))
+                #expect(kill(worker.pid, 0) == 0, "still running while its second session is refused: \(worker.output.suffix(1500))")
+                #expect(worker.output.contains("too many connections"), "\(worker.output.suffix(1500))")
+                try await bank.owner.execute("ALTER ROLE \(login) CONNECTION LIMIT -1")
+                try await bank.eventually("""
+                    EXISTS (SELECT 1 FROM jobs.worker_instance WHERE id LIKE 'settlement-worker@%' AND stopped_at IS NULL)
+                    """, timeout: .seconds(30))
+                worker.signal(SIGTERM)
+                #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
+            }
+            _ = try? await bank.owner.execute("DROP ROLE \(login)")
+        }
+    }
+
     /// Issue 9: a rolling restart (SIGTERM, wait, start the new one) of
     /// every settlement replica in turn while check-outs keep arriving.
     @Test func aRollingRestartOfEverySettlementReplicaLosesNothingAndRunsNothingTwice() async throws {
