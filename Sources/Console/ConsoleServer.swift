@@ -25,7 +25,8 @@ public final class ConsoleServer: Sendable {
 
     /// The port it listens on (useful with port 0: any free one).
     public func listeningPort() async throws -> UInt16 {
-        try await server.waitUntilListening()
+        // FlyingFox waits 5 s by default; a loaded machine took longer to start listening (CI).
+        try await server.waitUntilListening(timeout: 30)
         switch await server.listeningAddress {
         case .ip4(_, let port), .ip6(_, let port): return port
         default: throw CocoaError(.featureUnsupported)

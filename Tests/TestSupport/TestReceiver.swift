@@ -47,7 +47,7 @@ public actor TestReceiver {
     public static func start(_ script: @escaping Script = { _, _ in .ok }) async throws -> TestReceiver {
         let server = HTTPServer(address: try .inet(ip4: "127.0.0.1", port: 0), timeout: 3600, logger: .disabled)
         let running = Task { try await server.run() }
-        try await server.waitUntilListening()
+        try await server.waitUntilListening(timeout: 30)  // FlyingFox's 5 s is short on a loaded machine
         guard case .ip4(_, let port) = await server.listeningAddress else { throw CocoaError(.featureUnsupported) }
         let receiver = TestReceiver(server: server, port: port, script: script)
         await receiver.begin(running)

@@ -8,7 +8,8 @@ import ServiceLifecycle
 extension HTTPServer {
     /// The IPv4 port it listens on (useful with port 0: any free one).
     public func listeningIPv4Port() async throws -> UInt16 {
-        try await waitUntilListening()
+        // FlyingFox waits 5 s by default; a loaded machine took longer to start listening (CI).
+        try await waitUntilListening(timeout: 30)
         guard case .ip4(_, let port) = listeningAddress else { throw CocoaError(.featureUnsupported) }
         return port
     }
