@@ -13,17 +13,10 @@ import PostgresClient
 public struct LedgerSnapshotHandler: JobHandler {
     public struct Arguments: Codable, Sendable {}
     public static let kind = "ledger.snapshot"
-    static let beijing = TimeZone(identifier: "Asia/Shanghai")!
-
     /// Keyed by the Beijing day it runs on, so the workers' replicas make one job a day.
     public static let periodic = PeriodicJob(
-        kind: kind, queue: WorkerKind.settlement.queue, schedule: .daily(hour: 1, minute: 30, timeZone: beijing),
-        key: { time in
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = beijing
-            let day = calendar.dateComponents([.year, .month, .day], from: time)
-            return String(format: "snapshot:%04d-%02d-%02d", day.year!, day.month!, day.day!)
-        })
+        kind: kind, queue: WorkerKind.settlement.queue, schedule: .daily(hour: 1, minute: 30, timeZone: BeijingDay.timeZone),
+        key: { "snapshot:" + BeijingDay.of($0) })
 
     public init() {}
 

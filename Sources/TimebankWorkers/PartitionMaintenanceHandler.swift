@@ -16,13 +16,8 @@ public struct PartitionMaintenanceHandler: JobHandler {
 
     /// Keyed by the Beijing day it runs on, so the workers' replicas make one job a day.
     public static let periodic = PeriodicJob(
-        kind: kind, queue: WorkerKind.settlement.queue, schedule: .daily(hour: 0, minute: 40, timeZone: LedgerSnapshotHandler.beijing),
-        key: { time in
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = LedgerSnapshotHandler.beijing
-            let day = calendar.dateComponents([.year, .month, .day], from: time)
-            return String(format: "partitions:%04d-%02d-%02d", day.year!, day.month!, day.day!)
-        })
+        kind: kind, queue: WorkerKind.settlement.queue, schedule: .daily(hour: 0, minute: 40, timeZone: BeijingDay.timeZone),
+        key: { "partitions:" + BeijingDay.of($0) })
 
     public init() {}
 

@@ -24,18 +24,11 @@ public struct RegistryExportHandler: JobHandler {
 
     /// The run at 01:00 exports the day before, keyed `export:<day>`.
     public static let periodic = PeriodicJob(
-        kind: kind, queue: WorkerKind.insuranceClaim.queue, schedule: .daily(hour: 1, minute: 0, timeZone: beijing),
+        kind: kind, queue: WorkerKind.insuranceClaim.queue, schedule: .daily(hour: 1, minute: 0, timeZone: BeijingDay.timeZone),
         key: { "export:" + day(before: $0) }, arguments: { #"{"day": ""# + day(before: $0) + #""}"# })
 
-    static let beijing = TimeZone(identifier: "Asia/Shanghai")!
-
     /// The Beijing day before `time`'s, YYYY-MM-DD (as `bank.local_today() - 1` then).
-    static func day(before time: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = beijing
-        let day = calendar.dateComponents([.year, .month, .day], from: calendar.date(byAdding: .day, value: -1, to: time)!)
-        return String(format: "%04d-%02d-%02d", day.year!, day.month!, day.day!)
-    }
+    static func day(before time: Date) -> String { BeijingDay.of(time, movedBy: -1) }
 
     let transport: any HTTPTransport
     /// How long a chunk the registry did not accept waits before it is sent again.
