@@ -2,7 +2,7 @@
 -- in sql/migrations/0034): each month's partition created months ahead,
 -- rows that landed in the DEFAULT partition moved into their month's, and
 -- the months past a table's retention dropped. Run daily by the settlement
--- worker's partitions.maintain job, and by `timebank db partitions`.
+-- worker's partitions.maintain job, and by `timebank partitions --maintain`.
 
 -- The instant a month (Beijing time) starts, for the month holding `at`
 -- moved by `months`.
@@ -26,9 +26,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY t.table_name, 5, 3 NULLS FIRST
 $$;
 
--- The registered tables, those that other registered tables' foreign keys
--- reference last (the outbox after its delivery attempts): rank 0 for a
--- table nothing references.
+-- The registered tables in the order their rows may leave a partition:
+-- those that other tables' foreign keys reference last (the outbox after
+-- its delivery attempts).
 CREATE OR REPLACE FUNCTION bank.monthly_partitioned_tables_referencing_first()
 RETURNS SETOF bank.monthly_partitioned_table
 LANGUAGE sql STABLE AS $$
@@ -79,22 +79,23 @@ BEGIN
     FOR t IN SELECT * FROM bank.monthly_partitioned_tables_referencing_first() LOOP
         -- Every month missing from monthly_from (before it, the history partition holds every
         -- time) or the first month kept, whichever is later, to months_ahead after `at`.
-        FOR m IN -least(coalesce(t.retain_months, 1200), 1200)..t.months_ahead LOOP
-            month_from := bank.month_start(at, m);
-            month_to := bank.month_start(at, m + 1);
-            CONTINUE WHEN month_from < t.monthly_from;
-            name := format('%s_y%sm%s', t.table_name, to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'YYYY'),
-                           to_char(month_from AT TIME ZONE 'Asia/Shanghai', 'MM'));
-            CONTINUE WHEN to_regclass(name) IS NOT NULL;
-            EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name, t.table_name);
-            -- Rows of this month that found no partition: into it (the DEFAULT partition
-            -- must hold none of the new partition's range when it is attached).
-            EXECUTE format('WITH gone AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %s SELECT * FROM gone',
-                           t.table_name || '_unplanned', t.key_column, t.key_column, name)
-                USING month_from, month_to;
-            GET DIAGNOSTICS moved = ROW_COUNT;
-            made_tables := made_tables || t.table_name; made_names := made_names || name;
-            made_from := made_from || month_from; made_to := made_to || month_to; made_moved := made_moved || moved;
+        -- (greatest skips NULL: with no retention, from monthly_from.)
+        month_from := greatest(t.monthly_from, bank.month_start(at, -t.retain_months));
+        WHILE month_from < bank.month_start(at, t.months_ahead + 1) LOOP
+            month_to := bank.month_start(month_from, 1);
+            name := t.table_name || to_char(month_from AT TIME ZONE 'Asia/Shanghai', '"_y"YYYY"m"MM');
+            IF to_regclass(name) IS NULL THEN
+                EXECUTE format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name, t.table_name);
+                -- Rows of this month that found no partition: into it (the DEFAULT partition
+                -- must hold none of the new partition's range when it is attached).
+                EXECUTE format('WITH gone AS (DELETE FROM %s WHERE %I >= $1 AND %I < $2 RETURNING *) INSERT INTO %s SELECT * FROM gone',
+                               t.table_name || '_unplanned', t.key_column, t.key_column, name)
+                    USING month_from, month_to;
+                GET DIAGNOSTICS moved = ROW_COUNT;
+                made_tables := made_tables || t.table_name; made_names := made_names || name;
+                made_from := made_from || month_from; made_to := made_to || month_to; made_moved := made_moved || moved;
+            END IF;
+            month_from := month_to;
         END LOOP;
     END LOOP;
     FOR i IN REVERSE coalesce(array_length(made_names, 1), 0)..1 LOOP
