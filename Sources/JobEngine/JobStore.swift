@@ -86,10 +86,10 @@ enum JobStore {
     }
 
     /// Returns jobs whose lease expired (their worker died) to be retried,
-    /// or discards them when no attempt is left.
+    /// or discards them when no attempt is left; never the jobs `worker`
+    /// says it holds (`held`: see jobs.rescue).
     @discardableResult
-    /// Never the jobs `worker` says it holds (`held`): see jobs.rescue.
-    static func rescue(_ connection: isolated PostgresConnection, limit: Int = 1000, worker: String = "", held: [Int64] = []) throws -> [Int64] {
+    static func rescue(_ connection: isolated PostgresConnection, limit: Int = 1000, worker: String, held: [Int64]) throws -> [Int64] {
         try connection.query("SELECT id FROM jobs.rescue($1::integer, $2, $3::bigint[]) AS id", [limit, worker, held])
             .map { try $0.decode("id", as: Int64.self) }
     }

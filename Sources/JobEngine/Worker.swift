@@ -88,19 +88,21 @@ public actor Worker: Service {
         configuration.sessionTimeouts.reduce(settings) { $0.with(parameter: $1.setting, "\($1.milliseconds)") }
     }
 
-    /// The first connection, waiting for the database while it is
-    /// unreachable (issue 16: a worker started before its database, or
-    /// during a restart or failover, waits instead of exiting), with
-    /// backoff, saying so once a minute; nil if the worker is stopped
-    /// meanwhile. A refusal waiting cannot cure (a wrong password, a missing
-    /// database or role) ends it at once, as before.
-    private func connectWaitingForTheDatabase(_ role: String) async throws -> PostgresConnection? {
+    /// A session of the worker's start, waiting for the database while it is
+    /// unreachable or refuses it for now (issue 16: a worker started before
+    /// its database, or during a restart or failover, waits instead of
+    /// exiting), with backoff, saying so once a minute; nil if the worker is
+    /// stopped meanwhile. A refusal waiting cannot cure (a wrong password, a
+    /// missing database or role) ends it at once, as before.
+    private func connectWaitingForTheDatabase(
+        _ role: String, for use: WorkerConfiguration.SessionUse = .runtime
+    ) async throws -> PostgresConnection? {
         let since = ContinuousClock.now
         var lastSaid: ContinuousClock.Instant?
         var delay: Duration = .milliseconds(250)
         while !stopping {
             do {
-                let connection = try await connect(role)
+                let connection = try await connect(role, for: use)
                 if lastSaid != nil { logger.info("the database answers; starting", metadata: ["waited": "\(since.duration(to: .now))"]) }
                 return connection
             } catch let error as PostgresError where error.isTransientConnectFailure {
@@ -123,31 +125,38 @@ public actor Worker: Service {
         var producers: [PostgresConnection]
     }
 
-    /// Opens every session and registers the worker. Each waits for the
-    /// database as the first does: a database that goes away while the
-    /// worker starts (restarting, failing over) or lets the first session in
-    /// and refuses the next (its connection limits) is waited for, from the
-    /// first session again, instead of ending the worker. nil if stopped meanwhile.
+    /// Opens every session and registers the worker. Each session waits for
+    /// the database as the first does (a database that lets the first in and
+    /// refuses the next, by its connection limits, is waited for); one that
+    /// goes away while the worker checks the pooler or registers (restarting,
+    /// failing over) is waited for from the first session again, instead of
+    /// ending the worker. nil if stopped meanwhile.
     private func openSessions() async throws -> Sessions? {
+        let sessions: [(role: String, use: WorkerConfiguration.SessionUse)] =
+            [("completer", .runtime), ("maintenance", .runtime)] + configuration.queues.map { ("producer \($0)", .producer) }
         while !stopping {
-            guard let completer = try await connectWaitingForTheDatabase("completer") else { return nil }
-            var opened = [completer]
+            var opened: [PostgresConnection] = []
             do {
-                try await PoolerCheck.verify(completer, configuration)
-                let maintenance = try await connect("maintenance")
-                opened.append(maintenance)
-                try await WorkerRegistry.register(maintenance, id: instanceID, host: host, configuration: configuration)
-                var producers: [PostgresConnection] = []
-                for queue in configuration.queues {
-                    producers.append(try await connect("producer \(queue)", for: .producer))
-                    opened.append(producers.last!)
+                for session in sessions {
+                    guard let connection = try await connectWaitingForTheDatabase(session.role, for: session.use) else { break }
+                    opened.append(connection)
                 }
-                return Sessions(completer: completer, maintenance: maintenance, producers: producers)
-            } catch let error as PostgresError where error.isTransientConnectFailure || error.kind == .connectionLost {
+                if opened.count == sessions.count {
+                    try await PoolerCheck.verify(opened[0], configuration)
+                    try await WorkerRegistry.register(opened[1], id: instanceID, host: host, configuration: configuration)
+                    return Sessions(completer: opened[0], maintenance: opened[1], producers: Array(opened.dropFirst(2)))
+                }
+            } catch let error as PostgresError where error.kind == .connectionLost || error.isTransientConnectFailure {
                 for connection in opened { await connection.close() }
                 logger.warning("the database went away while the worker started; waiting for it", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: .seconds(1))
+                continue
+            } catch {
+                for connection in opened { await connection.close() }
+                throw error
             }
+            // Stopped while connecting.
+            for connection in opened { await connection.close() }
         }
         return nil
     }

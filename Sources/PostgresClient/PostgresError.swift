@@ -130,8 +130,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .connect(.hostUnreachable): return true
         case .connect(.other):
-            return ["starting up", "shutting down", "in recovery", "not accepting connections", "too many clients", "too many connections",
-             "server closed the connection"]
+            return ["starting up", "shutting down", "in recovery", "not accepting connections", "too many clients",
+                    "too many connections", "server closed the connection"]
                 .contains { message.contains($0) }
         case .server: return code.map(Self.connectionEndingCodes.contains) == true
         default: return false
