@@ -225,11 +225,15 @@ extension BankSuites {
                         "SELECT * FROM \(month)",
                         "TRUNCATE bank.service_event_unplanned",
                         "UPDATE bank.monthly_partitioned_table SET retain_months = 1",
+                        // The owner's alone: moving the start of the months, and the list of partitions.
+                        "SELECT bank.start_monthly_partitions_at(now())",
+                        "SELECT count(*) FROM bank.monthly_partitions()",
                     ])
                 }
                 for role in ["timebank_order", "timebank_api", "timebank_staff", "timebank_analyst"] {
                     try await bank.asLogin(memberOf: [role]) { connection in
-                        try await expectRefused(connection, ["SELECT bank.maintain_monthly_partitions(now())"])
+                        try await expectRefused(connection, ["SELECT bank.maintain_monthly_partitions(now())",
+                                                             "SELECT bank.start_monthly_partitions_at(now())"])
                         try await expectRefused(connection, ["ALTER TABLE bank.service_event DETACH PARTITION \(month)"])
                     }
                 }
